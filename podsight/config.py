@@ -1,0 +1,142 @@
+"""Settings, defined once: default, type, validator, secret flag.
+
+Layers, later wins: defaults <- `podsight.toml` <- `PODSIGHT_*` environment variables <- CLI flags.
+Nothing else in podsight reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+
+from podsight.errors import ConfigError
+
+ENV_PREFIX = "PODSIGHT_"
+CONFIG_FILE_ENV = "PODSIGHT_CONFIG"
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "podsight"
+
+
+class Settings(BaseModel):
+    """Every setting podsight has. `podsight config show` prints them, secrets redacted."""
+
+    model_config = {"extra": "forbid", "validate_assignment": True}
+
+    # Where things live
+    home: Path = Field(default_factory=_default_home, description="Data folder: database, cache, digests.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite in `home`.")
+
+    # Fetching feeds and transcripts
+    user_agent: str = "podsight/0.1 (+https://github.com/podsight/podsight)"
+    fetch_timeout_s: float = Field(20.0, gt=0, description="Connect/read timeout per request.")
+    max_feed_bytes: int = Field(15 * 1024 * 1024, gt=0, description="Size cap for a feed or transcript.")
+    per_host_limit: int = Field(4, ge=1, description="Concurrent requests to one host.")
+    max_concurrency: int = Field(64, ge=1, description="Concurrent requests in all.")
+    max_redirects: int = Field(5, ge=0)
+    backoff_max_hours: float = Field(48.0, gt=0, description="Cap on the wait after repeated feed errors.")
+
+    # Language model
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1. Unset: embedded model."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="Key for llm_base_url, if it needs one.")
+    llm_model: str = Field("qwen2.5-coder-1.5b", description="Embedded model name, or the endpoint's model id.")
+    llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model.")
+    llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model; 0 = all cores.")
+    llm_timeout_s: float = Field(300.0, gt=0)
+
+    # Insight extraction
+    chunk_words: int = Field(450, ge=100, description="Transcript words per extraction chunk.")
+    chunk_overlap_words: int = Field(40, ge=0)
+    insights_per_chunk: int = Field(2, ge=1, le=5)
+    min_quote_score: float = Field(88.0, ge=50, le=100, description="Fuzzy match needed to accept a quote.")
+
+    # Ranking
+    digest_size: int = Field(5, ge=1, le=50)
+    max_per_episode: int = Field(2, ge=1)
+    novelty_threshold: float = Field(0.6, gt=0, le=1, description="Similarity above which an insight is old news.")
+
+    # Delivery
+    base_url: str = Field("http://localhost:8000", description="Public URL of `podsight serve`, for links.")
+    secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs unsubscribe and feedback links.")
+    smtp_host: str | None = Field(None, description="Unset: digests are written to files only.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "podsight <digest@localhost>"
+    smtp_timeout_s: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_smtp_login(self) -> Settings:
+        if self.smtp_username and not self.smtp_password:
+            raise ValueError("smtp_username is set but smtp_password is not: set both, or neither")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'podsight.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.home / "digests"
+
+    def redacted(self) -> dict[str, Any]:
+        """All settings as plain values, secrets replaced by '********'."""
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            out[name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the layers. `overrides` are CLI flags (None values are ignored)."""
+    values: dict[str, Any] = {}
+    path = config_file or (Path(os.environ[CONFIG_FILE_ENV]) if CONFIG_FILE_ENV in os.environ else None)
+    if path is None and Path("podsight.toml").exists():
+        path = Path("podsight.toml")
+    if path is not None:
+        values.update(_read_toml(path))
+    values.update(_read_env())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return data.get("podsight", data)
+
+
+def _read_env() -> dict[str, str]:
+    fields = Settings.model_fields
+    values = {}
+    for key, value in os.environ.items():
+        if key.startswith(ENV_PREFIX) and key != CONFIG_FILE_ENV:
+            name = key[len(ENV_PREFIX):].lower()
+            if name not in fields:
+                raise ConfigError(f"unknown setting {key}; valid ones: {', '.join(ENV_PREFIX + f.upper() for f in fields)}")
+            values[name] = value
+    return values

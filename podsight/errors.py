@@ -1,0 +1,37 @@
+"""Errors shown to users. Each message says what went wrong and, where there is one, the fix."""
+
+
+class PodsightError(Exception):
+    """Base class: anything podsight raises on purpose."""
+
+
+class ConfigError(PodsightError):
+    """A setting is missing or invalid."""
+
+
+class FetchError(PodsightError):
+    """An HTTP fetch failed (status, timeout, size cap, redirect loop...)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class FeedParseError(PodsightError):
+    """The document is not an RSS or Atom feed we can read."""
+
+
+class TranscriptFormatError(PodsightError):
+    """A publisher transcript is in a format we cannot read."""
+
+
+class LLMError(PodsightError):
+    """The language model could not be reached or gave no usable answer."""
+
+
+class LLMOutputError(LLMError):
+    """The model answered, but not with JSON matching the schema (after the retry)."""
+
+
+class DeliveryError(PodsightError):
+    """A digest could not be delivered (SMTP refused, ...)."""

@@ -41,6 +41,10 @@ class Settings(BaseModel):
     max_concurrency: int = Field(64, ge=1, description="Concurrent requests in all.")
     max_redirects: int = Field(5, ge=0)
     backoff_max_hours: float = Field(48.0, gt=0, description="Cap on the wait after repeated feed errors.")
+    poll_interval_minutes: float = Field(60.0, gt=0, description="Wait between two checks of a healthy feed.")
+    backfill_episodes: int = Field(3, ge=0, description="On a feed's first scan, process only its newest N.")
+    max_episode_age_days: float = Field(7.0, gt=0, description="Older episodes are recorded but not processed.")
+    max_attempts: int = Field(5, ge=1, description="Tries per episode stage before it is marked failed.")
 
     # Language model
     llm_base_url: str | None = Field(

@@ -1,0 +1,233 @@
+"""Polite HTTP fetching shared by feeds and transcripts.
+
+`fetch` follows redirects itself (so it can tell a permanent move from a temporary one and name a loop),
+sends the validators for a conditional GET, and streams the body under a size cap. Every failure is a
+`FetchError` whose message a user can read; `status` carries the HTTP status when there was one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from podsight.errors import FetchError
+
+PERMANENT_REDIRECTS = frozenset({301, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchStatusError(FetchError):
+    """The server answered with an error status. Carries Retry-After (429, 503) so polling can back off."""
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None):
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch brought back. `content` is empty for a 304."""
+
+    final_url: str
+    status: int
+    permanent_url: str | None  # where a leading chain of 301/308 ended; the caller should store it
+    content: bytes
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    bytes_received: int  # status lines and headers (estimated) plus body bytes as they came off the wire
+    retry_after: float | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def make_client(user_agent: str, timeout_s: float, max_concurrency: int) -> httpx.AsyncClient:
+    """An AsyncClient sized for `max_concurrency` parallel fetches. Redirects are left to `fetch`."""
+    limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+    return httpx.AsyncClient(
+        headers={"User-Agent": user_agent},
+        timeout=httpx.Timeout(timeout_s),
+        limits=limits,
+        follow_redirects=False,
+    )
+
+
+class HostLimiter:
+    """At most `per_host` requests in flight to one host name, so one big host is never hammered.
+
+    Usage: ``async with limiter.slot(url): ...``
+    """
+
+    def __init__(self, per_host: int):
+        if per_host < 1:
+            raise ValueError("per_host must be at least 1")
+        self.per_host = per_host
+        self._semaphores: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_host))
+
+    def slot(self, url: str) -> asyncio.Semaphore:
+        """The semaphore (an async context manager) guarding the host of `url`."""
+        return self._semaphores[urlsplit(url).hostname or ""]
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    max_redirects: int = 5,
+    accept: str | None = None,
+) -> FetchResult:
+    """GET `url` politely. Raises FetchError (FetchStatusError for HTTP error statuses)."""
+    headers = _request_headers(etag, last_modified, accept)
+    chain = [url]
+    permanent_url: str | None = None
+    all_permanent = True  # only an unbroken chain of 301/308 from the start means "the feed moved"
+    bytes_received = 0
+    while True:
+        try:
+            answer = await _one_request(client, chain[-1], headers, max_bytes)
+        except httpx.HTTPError as exc:
+            raise _network_error(exc, chain[-1], client.timeout) from None
+        bytes_received += answer.bytes_received
+        if answer.status not in REDIRECTS:
+            return _finish(answer, permanent_url, bytes_received)
+        target = _redirect_target(answer, chain, max_redirects)
+        all_permanent = all_permanent and answer.status in PERMANENT_REDIRECTS
+        if all_permanent:
+            permanent_url = target
+        chain.append(target)
+
+
+def _request_headers(etag: str | None, last_modified: str | None, accept: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    if accept:
+        headers["Accept"] = accept
+    return headers
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One hop of a fetch, before redirects are followed."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    bytes_received: int
+
+
+async def _one_request(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int) -> _Answer:
+    """One GET without following redirects; the body is read only for a 2xx answer."""
+    async with client.stream("GET", url, headers=headers) as response:
+        content = b""
+        if 200 <= response.status_code < 300:
+            content = await _read_capped(response, url, max_bytes)
+        header_bytes = 16 + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+        return _Answer(url, response.status_code, response.headers, content,
+                       header_bytes + response.num_bytes_downloaded)
+
+
+async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The decoded body, aborting as soon as it passes `max_bytes` (which also stops gzip bombs)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(f"{url} is larger than the {_human_size(max_bytes)} cap "
+                         f"(the server says {_human_size(int(declared))}); raise max_feed_bytes to allow it")
+    chunks, total = [], 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise FetchError(f"{url} is larger than the {_human_size(max_bytes)} cap; "
+                             "raise max_feed_bytes to allow it")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _redirect_target(answer: _Answer, chain: list[str], max_redirects: int) -> str:
+    """Where a redirect points, after checking for a missing Location, a loop or too many hops."""
+    location = answer.headers.get("location", "").strip()
+    if not location:
+        raise FetchError(f"HTTP {answer.status} redirect from {answer.url} has no Location header", answer.status)
+    target = urljoin(answer.url, location)
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise FetchError(f"{answer.url} redirects to {target}, which is not an http(s) URL", answer.status)
+    if target in chain:
+        raise FetchError("redirect loop: " + " -> ".join([*chain[chain.index(target):], target]), answer.status)
+    if len(chain) > max_redirects:
+        raise FetchError(f"too many redirects (more than {max_redirects}): " + " -> ".join([*chain, target]),
+                         answer.status)
+    return target
+
+
+def _finish(answer: _Answer, permanent_url: str | None, bytes_received: int) -> FetchResult:
+    """The final answer: raise for error statuses, else a FetchResult with the whole chain's byte count."""
+    retry_after = parse_retry_after(answer.headers.get("retry-after"))
+    if not (200 <= answer.status < 300 or answer.status == 304):
+        reason = httpx.codes.get_reason_phrase(answer.status)
+        raise FetchStatusError(f"HTTP {answer.status} {reason}".strip(), answer.status, retry_after)
+    return FetchResult(
+        final_url=answer.url,
+        status=answer.status,
+        permanent_url=permanent_url,
+        content=answer.content,
+        etag=answer.headers.get("etag"),
+        last_modified=answer.headers.get("last-modified"),
+        content_type=answer.headers.get("content-type"),
+        bytes_received=bytes_received,
+        retry_after=retry_after,
+    )
+
+
+def _network_error(exc: httpx.HTTPError, url: str, timeout: httpx.Timeout) -> FetchError:
+    """A readable FetchError for a transport failure."""
+    host = urlsplit(url).hostname or url
+    seconds = f"{timeout.read:g}" if timeout.read is not None else "?"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FetchError(f"gave up after {seconds} s: could not connect to {host}")
+    if isinstance(exc, httpx.PoolTimeout):
+        return FetchError(f"gave up after {seconds} s waiting for a free connection")
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"gave up after {seconds} s: server sent no response")
+    if isinstance(exc, httpx.ConnectError):
+        return FetchError(f"could not connect to {host}: {exc or 'connection failed'}")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return FetchError(f"{url} is not a valid http(s) URL")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return FetchError(f"{host} broke off the response: {exc}")
+    return FetchError(f"network error talking to {host}: {type(exc).__name__} {exc}".strip())
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent or junk."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _human_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MiB"
+    if n >= 1024:
+        return f"{n / 1024:g} KiB"
+    return f"{n} bytes"

@@ -1,0 +1,176 @@
+"""Cut a transcript into overlapping, numbered chunks that a small model can read in one call.
+
+Every segment that is not skipped lands in at least one chunk, however long the episode: nothing is
+truncated. The numbered lines (`[n] SPEAKER: text`) let the model point at where its quote is, and the
+number is the index of the segment the line starts with, so the code can find the quote again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from podsight.records import Segment
+
+# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and whitespace.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of segments `first..last` (inclusive indices into the segment list) rendered as text."""
+
+    index: int  # 0-based position among the episode's chunks
+    first: int
+    last: int
+    text: str
+    words: int
+
+
+def word_count(text: str) -> int:
+    """Words as whitespace-separated tokens: cheap, and close enough to budget chunks."""
+    return len(text.split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text after sentence-ending punctuation; text without punctuation stays one piece."""
+    return [piece for piece in (p.strip() for p in _SENTENCE_END.split(text)) if piece]
+
+
+def _pack(sentences: list[str], max_words: int) -> list[str]:
+    """Group sentences into pieces of at most `max_words`; a sentence longer than that (ASR text
+    without punctuation) is cut every `max_words` words so no piece is unbounded."""
+    pieces: list[str] = []
+    current: list[str] = []
+    for sentence in sentences:
+        words = sentence.split()
+        for start in range(0, len(words), max_words):
+            part = " ".join(words[start : start + max_words])
+            if current and word_count(" ".join(current)) + word_count(part) > max_words:
+                pieces.append(" ".join(current))
+                current = []
+            current.append(part)
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def _split_one(segment: Segment, max_words: int) -> list[Segment]:
+    """Split one long segment; each piece's times are interpolated by its character position."""
+    pieces = _pack(split_sentences(segment.text), max_words)
+    total = sum(len(p) for p in pieces) or 1
+    duration = max(segment.end - segment.start, 0.0)
+    result: list[Segment] = []
+    offset = 0
+    for piece in pieces:
+        start = segment.start + duration * offset / total
+        offset += len(piece)
+        end = segment.start + duration * offset / total
+        result.append(Segment(start=round(start, 2), end=round(end, 2), text=piece, speaker=segment.speaker))
+    return result
+
+
+def split_long_segments(segments: Sequence[Segment], max_words: int = 120) -> list[Segment]:
+    """Return the segments with every segment over `max_words` split at sentence boundaries.
+
+    Publishers sometimes ship a whole episode as one block of text; without this, one "segment" would
+    be one enormous chunk and every quote would get the episode's start time.
+    """
+    result: list[Segment] = []
+    for segment in segments:
+        if word_count(segment.text) > max_words:
+            result.extend(_split_one(segment, max_words))
+        elif segment.text.strip():
+            result.append(segment)
+    return result
+
+
+def _chunk_ranges(sizes: list[int], kept: list[int], words: int, overlap_words: int) -> list[tuple[int, int]]:
+    """Positions (into `kept`) of each chunk, as inclusive (start, end) pairs covering all of `kept`."""
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    while start < len(kept):
+        end, total = start, sizes[kept[start]]
+        while end + 1 < len(kept) and total + sizes[kept[end + 1]] <= words:
+            end += 1
+            total += sizes[kept[end]]
+        ranges.append((start, end))
+        if end + 1 >= len(kept):
+            break
+        start = _overlap_start(sizes, kept, start, end, overlap_words)
+    return _merge_small_tail(ranges, sizes, kept, words)
+
+
+def _overlap_start(sizes: list[int], kept: list[int], start: int, end: int, overlap_words: int) -> int:
+    """Where the next chunk starts: back up from `end` by about `overlap_words`, always moving forward."""
+    nxt, carried = end + 1, 0
+    while nxt - 1 > start and carried + sizes[kept[nxt - 1]] <= overlap_words:
+        nxt -= 1
+        carried += sizes[kept[nxt]]
+    return nxt
+
+
+def _merge_small_tail(
+    ranges: list[tuple[int, int]], sizes: list[int], kept: list[int], words: int
+) -> list[tuple[int, int]]:
+    """Fold a last chunk of a few words into the one before: a 30-word call wastes a whole prompt."""
+    if len(ranges) < 2:
+        return ranges
+    start, end = ranges[-1]
+    previous_end = ranges[-2][1]
+    new_words = sum(sizes[kept[i]] for i in range(previous_end + 1, end + 1))
+    if new_words <= words // 4:
+        ranges[-2:] = [(ranges[-2][0], end)]
+    return ranges
+
+
+def render_lines(segments: Sequence[Segment], indices: Sequence[int], line_words: int = 60) -> str:
+    """Render segments as `[n] SPEAKER: text` lines.
+
+    Consecutive segments of one speaker share a line (up to `line_words`), because caption-style
+    transcripts have 5-word cues and a label per cue would cost more tokens than the words themselves.
+    """
+    lines: list[str] = []
+    label_index, speaker, parts = -1, None, []
+    for i in indices:
+        segment = segments[i]
+        if parts and (segment.speaker != speaker or word_count(" ".join(parts)) >= line_words):
+            lines.append(_line(label_index, speaker, parts))
+            parts = []
+        if not parts:
+            label_index, speaker = i, segment.speaker
+        parts.append(" ".join(segment.text.split()))
+    if parts:
+        lines.append(_line(label_index, speaker, parts))
+    return "\n".join(lines)
+
+
+def _line(index: int, speaker: str | None, parts: list[str]) -> str:
+    label = f"{speaker.strip()}: " if speaker and speaker.strip() else ""
+    return f"[{index}] {label}{' '.join(parts)}"
+
+
+def chunk_segments(
+    segments: Sequence[Segment],
+    *,
+    words: int = 450,
+    overlap_words: int = 40,
+    skip: Sequence[bool] | None = None,
+) -> list[Chunk]:
+    """Cut the whole transcript into chunks of about `words` words, each overlapping the previous by
+    about `overlap_words`, leaving skipped segments (sponsor reads, intros) out of the text.
+
+    A single segment longer than `words` gets a chunk of its own rather than being cut: call
+    `split_long_segments` first to avoid that.
+    """
+    if skip is not None and len(skip) != len(segments):
+        raise ValueError(f"skip has {len(skip)} flags for {len(segments)} segments")
+    sizes = [word_count(s.text) for s in segments]
+    kept = [i for i in range(len(segments)) if sizes[i] and not (skip and skip[i])]
+    chunks = []
+    for number, (start, end) in enumerate(_chunk_ranges(sizes, kept, words, overlap_words)):
+        indices = kept[start : end + 1]
+        text = render_lines(segments, indices)
+        chunks.append(Chunk(number, indices[0], indices[-1], text, sum(sizes[i] for i in indices)))
+    return chunks

@@ -1,0 +1,64 @@
+"""The daily run: stages in order, each idempotent and resumable. Safe to call from cron.
+
+feeds -> episodes -> transcripts -> insights -> ranking -> digests -> delivery
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from podsight.config import Settings
+from podsight.errors import PodsightError
+from podsight.store.db import Store
+
+from .deliver import deliver
+from .digest import build_digests
+from .extract import extract
+from .scan import scan
+from .transcribe import fetch_transcripts
+
+STAGES = ("scan", "transcripts", "insights", "digests", "deliver")
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """One run at a time per installation: two overlapping cron runs would race on the outbox."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.home / "run.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PodsightError(f"another `podsight run` is in progress (lock: {settings.home / 'run.lock'})") from None
+        yield
+
+
+def run(
+    store: Store,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    stages: tuple[str, ...] = STAGES,
+    ignore_send_hour: bool = False,
+    progress=None,
+) -> dict[str, dict[str, int]]:
+    """Run the chosen stages once; returns per-stage counts."""
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise PodsightError(f"unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(STAGES)}")
+    now = now or datetime.now(timezone.utc)
+    summary: dict[str, dict[str, int]] = {}
+    with run_lock(settings):
+        if "scan" in stages:
+            summary["scan"] = scan(store, settings, now, progress)
+        if "transcripts" in stages:
+            summary["transcripts"] = fetch_transcripts(store, settings, progress)
+        if "insights" in stages:
+            summary["insights"] = extract(store, settings, progress)
+        if "digests" in stages:
+            summary["digests"] = build_digests(store, settings, now, ignore_send_hour=ignore_send_hour)
+        if "deliver" in stages:
+            summary["deliver"] = deliver(store, settings, now, progress)
+    return summary

@@ -1,0 +1,122 @@
+"""Delivery stage, runner side: the outbox. Each (digest, channel) row is sent at most once.
+
+An email row goes pending -> sending (committed before the SMTP call) -> sent. A run that finds a row
+still `sending` crashed mid-send: the mail may have left, so it is marked `unknown` and shown by
+`podsight status` instead of being sent a second time; `podsight digest resend` sends it on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+
+from podsight.config import Settings
+from podsight.digest.email import build_message, send_message
+from podsight.digest.render import render_atom, render_html, render_text
+from podsight.errors import DeliveryError
+from podsight.store.db import Store
+from podsight.store.models import Delivery, DigestRow, Subscriber
+
+from .digest_view import digest_record
+
+IN_FLIGHT_NOTE = "the run stopped while this email was being sent: it may have arrived; not resent automatically"
+
+
+def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> dict[str, int]:
+    """Send every pending delivery that is due. Failures stay pending with a backoff, then `failed`."""
+    with store.session() as session:
+        session.execute(
+            update(Delivery).where(Delivery.status == "sending").values(status="unknown", last_error=IN_FLIGHT_NOTE)
+        )
+        due = list(session.scalars(
+            select(Delivery.id).where(
+                Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+            ).order_by(Delivery.id)
+        ))
+    if progress:
+        progress.start("Delivering digests", len(due))
+    counts = {"sent": 0, "failed": 0}
+    for delivery_id in due:
+        ok = _deliver_one(store, settings, delivery_id, now)
+        counts["sent" if ok else "failed"] += 1
+        if progress:
+            progress.advance()
+    return counts
+
+
+def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: datetime) -> bool:
+    with store.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.status, delivery.attempts = "sending", delivery.attempts + 1
+        digest = digest_record(session, settings, delivery.digest)
+        channel, sub_email = delivery.channel, delivery.digest.subscriber.email
+        history = _recent_digests(session, settings, delivery.digest.subscriber) if channel == "file" else []
+    try:
+        target = _send(settings, channel, digest, history)
+    except DeliveryError as exc:
+        _mark_failed(store, settings, delivery_id, str(exc), now)
+        return False
+    with store.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        delivery.target = target or sub_email
+    return True
+
+
+def _send(settings: Settings, channel: str, digest, history) -> str | None:
+    html, text = render_html(digest), render_text(digest)
+    if channel == "file":
+        return str(write_files(settings, digest, html, text, history))
+    message = build_message(
+        digest, html, text, from_addr=settings.smtp_from, unsubscribe_url=digest.unsubscribe_url or ""
+    )
+    send_message(
+        message, host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout_s=settings.smtp_timeout_s,
+    )
+    return None
+
+
+def _mark_failed(store: Store, settings: Settings, delivery_id: int, error: str, now: datetime) -> None:
+    with store.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.last_error = error
+        if delivery.attempts >= settings.max_attempts:
+            delivery.status = "failed"
+        else:
+            delivery.status = "pending"
+            delivery.next_attempt_at = now + timedelta(minutes=5 * 2 ** (delivery.attempts - 1))
+
+
+def subscriber_dir(settings: Settings, email: str) -> Path:
+    return settings.digests_dir / re.sub(r"[^a-z0-9._-]+", "_", email.lower())
+
+
+def write_files(settings: Settings, digest, html: str, text: str, history) -> Path:
+    """Write the day's HTML and text, and refresh the subscriber's Atom feed. Returns the HTML path."""
+    folder = subscriber_dir(settings, digest.subscriber_email)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / f"{digest.day}.html"
+    _atomic_write(html_path, html)
+    _atomic_write(folder / f"{digest.day}.txt", text)
+    atom = render_atom(history, feed_id=f"urn:podsight:{digest.subscriber_email}", title="podsight digest", self_url=None)
+    _atomic_write(folder / "digest.atom", atom)
+    return html_path
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _recent_digests(session, settings: Settings, sub: Subscriber, limit: int = 30):
+    rows = session.scalars(
+        select(DigestRow).where(DigestRow.subscriber_id == sub.id).order_by(DigestRow.day.desc()).limit(limit)
+    )
+    return [digest_record(session, settings, row) for row in rows]

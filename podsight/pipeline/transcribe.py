@@ -1,0 +1,94 @@
+"""Transcript stage, runner side: fetch and parse publisher transcripts; queue the rest for speech-to-text."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import delete, select
+
+from podsight.config import Settings
+from podsight.errors import FetchError, TranscriptFormatError
+from podsight.http import fetch, make_client
+from podsight.records import Segment, TranscriptLink
+from podsight.store.db import Store
+from podsight.store.models import Episode, TranscriptSegment
+from podsight.transcripts.parse import choose_transcript, parse_transcript
+
+
+def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[str, int]:
+    """Every episode in state `new`: transcript stored (-> transcribed), none published (-> needs_asr),
+    or an error stored on the episode (retried next run, `failed` after settings.max_attempts)."""
+    with store.session() as session:
+        todo = [(e.id, e.transcript_links) for e in session.scalars(select(Episode).where(Episode.state == "new"))]
+    if progress:
+        progress.start("Fetching transcripts", len(todo))
+    results = asyncio.run(_fetch_all(settings, todo, progress))
+    counts = {"transcribed": 0, "needs_asr": 0, "errors": 0}
+    for episode_id, outcome in results:
+        with store.session() as session:
+            state = _store_outcome(session, settings, session.get(Episode, episode_id), outcome)
+        counts[state if state in counts else "errors"] += 1
+    return counts
+
+
+async def _fetch_all(settings: Settings, todo, progress):
+    async with make_client(settings.user_agent, settings.fetch_timeout_s, settings.max_concurrency) as client:
+        async def one(episode_id, links):
+            outcome = await _best_transcript(client, settings, [TranscriptLink(**link) for link in links])
+            if progress:
+                progress.advance()
+            return episode_id, outcome
+
+        return await asyncio.gather(*(one(eid, links) for eid, links in todo))
+
+
+async def _best_transcript(client: httpx.AsyncClient, settings: Settings, links: list[TranscriptLink]):
+    """Try the links best-first; returns (url, segments), None when there are no links, or an error string."""
+    if not links:
+        return None
+    errors = []
+    for link in _preference_order(links):
+        try:
+            result = await fetch(client, link.url, max_bytes=settings.max_feed_bytes, max_redirects=settings.max_redirects)
+            segments = parse_transcript(result.content, link.mime_type or result.content_type, link.url)
+            return link.url, segments
+        except (FetchError, TranscriptFormatError) as exc:
+            errors.append(f"{link.url}: {exc}")
+    return "; ".join(errors)
+
+
+def _preference_order(links: list[TranscriptLink]) -> list[TranscriptLink]:
+    best = choose_transcript(links)
+    return ([best] if best else []) + [link for link in links if link is not best]
+
+
+def _store_outcome(session, settings: Settings, episode: Episode, outcome) -> str:
+    if outcome is None:
+        episode.state, episode.last_error = "needs_asr", None
+    elif isinstance(outcome, str):
+        episode.attempts += 1
+        episode.last_error = f"transcript: {outcome}"
+        if episode.attempts >= settings.max_attempts:
+            episode.state = "failed"
+    else:
+        url, segments = outcome
+        save_segments(session, episode.id, segments)
+        episode.state, episode.transcript_source, episode.last_error, episode.attempts = "transcribed", url, None, 0
+    return episode.state
+
+
+def save_segments(session, episode_id: int, segments: list[Segment]) -> None:
+    """Replace the episode's transcript (idempotent: a rerun writes the same rows)."""
+    session.execute(delete(TranscriptSegment).where(TranscriptSegment.episode_id == episode_id))
+    session.add_all(
+        TranscriptSegment(episode_id=episode_id, idx=i, start_s=s.start, end_s=s.end, speaker=s.speaker, text=s.text)
+        for i, s in enumerate(segments)
+    )
+
+
+def load_segments(session, episode_id: int) -> list[Segment]:
+    rows = session.scalars(
+        select(TranscriptSegment).where(TranscriptSegment.episode_id == episode_id).order_by(TranscriptSegment.idx)
+    )
+    return [Segment(start=r.start_s, end=r.end_s, text=r.text, speaker=r.speaker) for r in rows]

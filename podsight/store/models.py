@@ -1,0 +1,187 @@
+"""SQLAlchemy tables. Only the pipeline runner and the CLI touch these; stages work on `podsight.records`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("podsight stores only timezone-aware datetimes")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str | None] = mapped_column(String(512))
+    link: Mapped[str | None] = mapped_column(String(2048))
+    author: Mapped[str | None] = mapped_column(String(512))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    # active: polled; gone: the server said 410, never polled again
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    episodes: Mapped[list[Episode]] = relationship(back_populates="feed", cascade="all, delete-orphan")
+
+
+class Episode(Base):
+    """An episode and where it stands: new -> transcribed -> extracted (or needs_asr / failed / skipped)."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (UniqueConstraint("feed_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(2048))
+    guid: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(1024))
+    link: Mapped[str | None] = mapped_column(String(2048))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audio_url: Mapped[str | None] = mapped_column(String(2048))
+    audio_type: Mapped[str | None] = mapped_column(String(128))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    transcript_links: Mapped[list] = mapped_column(JSON, default=list)
+    persons: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(32), default="new", index=True)
+    transcript_source: Mapped[str | None] = mapped_column(String(2048))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    extraction: Mapped[dict | None] = mapped_column(JSON)  # chunks, skipped chunks, dropped insights, tokens
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    feed: Mapped[Feed] = relationship(back_populates="episodes")
+
+
+class TranscriptSegment(Base):
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("episode_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str | None] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class InsightRow(Base):
+    __tablename__ = "insights"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    claim: Mapped[str] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text, default="")
+    speaker: Mapped[str | None] = mapped_column(String(256))
+    quote: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    importance: Mapped[float] = mapped_column(Float)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    match_score: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(256))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    episode: Mapped[Episode] = relationship()
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_hour: Mapped[int] = mapped_column(Integer, default=7)
+    interests: Mapped[str] = mapped_column(Text, default="")
+    follows_all: Mapped[bool] = mapped_column(Boolean, default=True)  # every feed, present and future
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | unsubscribed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DigestRow(Base):
+    """One digest per subscriber and local day: the unique constraint is what makes reruns safe."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("subscriber_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    day: Mapped[str] = mapped_column(String(10))  # ISO date in the subscriber's timezone
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[DigestItemRow]] = relationship(order_by="DigestItemRow.position", cascade="all, delete-orphan")
+    subscriber: Mapped[Subscriber] = relationship()
+
+
+class DigestItemRow(Base):
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("digest_id", "insight_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
+    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+
+    insight: Mapped[InsightRow] = relationship()
+
+
+class Delivery(Base):
+    """The outbox: one row per digest and channel. pending -> sending -> sent (or failed / unknown)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("digest_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | file
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(String(2048))  # address or file path
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    digest: Mapped[DigestRow] = relationship()

@@ -1,0 +1,113 @@
+"""Small query functions shared by the CLI and the pipeline runner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from podsight.errors import PodsightError
+from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, Subscriber, Subscription
+
+EPISODE_STATES = ("new", "needs_asr", "transcribed", "extracted", "failed", "skipped")
+
+
+def add_feed(session: Session, url: str, title: str | None = None) -> tuple[Feed, bool]:
+    """Follow `url`; returns (feed, created). Adding a feed twice is not an error."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        raise PodsightError(f"{url!r} is not an http(s) URL: give the address of the RSS or Atom feed")
+    feed = session.scalar(select(Feed).where(Feed.url == url))
+    if feed is not None:
+        return feed, False
+    feed = Feed(url=url, title=title)
+    session.add(feed)
+    session.flush()
+    return feed, True
+
+
+def get_feed(session: Session, url_or_id: str) -> Feed:
+    feed = session.get(Feed, int(url_or_id)) if url_or_id.isdigit() else None
+    feed = feed or session.scalar(select(Feed).where(Feed.url == url_or_id))
+    if feed is None:
+        raise PodsightError(f"no feed {url_or_id!r}; see `podsight feeds list`")
+    return feed
+
+
+def due_feeds(session: Session, now: datetime) -> list[Feed]:
+    """Active feeds whose next check time has come (or that were never checked)."""
+    query = select(Feed).where(
+        Feed.status == "active", or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now)
+    )
+    return list(session.scalars(query.order_by(Feed.id)))
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PodsightError(f"unknown timezone {name!r}; use an IANA name such as Europe/Paris") from None
+    return name
+
+
+def add_subscriber(
+    session: Session, email: str, tz: str, send_hour: int, interests: str, feeds: list[Feed]
+) -> tuple[Subscriber, bool]:
+    """Add or update a subscriber. No feeds given: they follow every feed, present and future."""
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise PodsightError(f"{email!r} is not an email address")
+    if not 0 <= send_hour <= 23:
+        raise PodsightError(f"send hour must be 0-23, not {send_hour}")
+    sub = session.scalar(select(Subscriber).where(Subscriber.email == email))
+    created = sub is None
+    sub = sub or Subscriber(email=email)
+    sub.timezone, sub.send_hour, sub.interests = check_timezone(tz), send_hour, interests
+    sub.follows_all, sub.status = not feeds, "active"
+    session.add(sub)
+    session.flush()
+    for feed in feeds:
+        session.merge(Subscription(subscriber_id=sub.id, feed_id=feed.id))
+    return sub, created
+
+
+def followed_feed_ids(session: Session, sub: Subscriber) -> list[int]:
+    if sub.follows_all:
+        return list(session.scalars(select(Feed.id)))
+    return list(session.scalars(select(Subscription.feed_id).where(Subscription.subscriber_id == sub.id)))
+
+
+def episode_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Per feed id: how many episodes wait in each state."""
+    rows = session.execute(select(Episode.feed_id, Episode.state, func.count()).group_by(Episode.feed_id, Episode.state))
+    counts: dict[int, dict[str, int]] = {}
+    for feed_id, state, n in rows:
+        counts.setdefault(feed_id, {})[state] = n
+    return counts
+
+
+def sent_insight_ids(session: Session, subscriber_id: int) -> set[int]:
+    """Every insight that already went into one of this subscriber's digests."""
+    query = select(DigestItemRow.insight_id).join(DigestRow).where(DigestRow.subscriber_id == subscriber_id)
+    return set(session.scalars(query))
+
+
+def find_digest(session: Session, sub: Subscriber, day: str | None) -> DigestRow | None:
+    query = select(DigestRow).where(DigestRow.subscriber_id == sub.id)
+    query = query.where(DigestRow.day == day) if day else query.order_by(DigestRow.day.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def get_subscriber(session: Session, email: str | None) -> Subscriber:
+    """The named subscriber, or the only one when there is exactly one."""
+    if email:
+        sub = session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+        if sub is None:
+            raise PodsightError(f"no subscriber {email!r}; see `podsight subscribers list`")
+        return sub
+    subs = list(session.scalars(select(Subscriber).limit(2)))
+    if len(subs) != 1:
+        raise PodsightError("there is not exactly one subscriber: name one with --subscriber EMAIL")
+    return subs[0]

@@ -1,0 +1,49 @@
+"""The `podsight` command: noun groups (feeds, subscribers, digest, config) and verbs (run, status, demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import typer
+
+from podsight.errors import PodsightError
+
+from . import demo, digest, feeds, run, status, subscribers
+from .common import AppState, err_console
+
+app = typer.Typer(
+    help="podsight: scan podcasts, extract verified insights, send the top 5 daily.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(feeds.app, name="feeds")
+app.add_typer(subscribers.app, name="subscribers")
+app.add_typer(digest.app, name="digest")
+app.add_typer(run.config_app, name="config")
+app.command("run")(run.run)
+app.command("status")(run.status)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", "-c", help="podsight.toml to read (default ./podsight.toml)."),
+    home: Path = typer.Option(None, "--home", help="Data folder (database, cache, digests)."),
+) -> None:
+    ctx.obj = AppState(config_file=config, overrides={"home": home})
+
+
+def entry() -> None:
+    """Console entry point: user-facing errors print one clear line, not a traceback."""
+    try:
+        app(standalone_mode=False)
+    except PodsightError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
+    except click.ClickException as exc:  # usage errors: click's own message
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None

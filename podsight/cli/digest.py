@@ -1,0 +1,59 @@
+"""`podsight digest ...`: show a stored digest."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+
+from podsight.digest.render import format_timestamp
+from podsight.errors import PodsightError
+from podsight.pipeline.deliver import subscriber_dir
+from podsight.pipeline.digest_view import digest_record
+from podsight.records import Digest
+from podsight.store.queries import find_digest, get_subscriber
+
+from .common import console, print_json, state
+
+app = typer.Typer(help="Show digests.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    date: str = typer.Option(None, "--date", help="Day (YYYY-MM-DD) in the subscriber's timezone; default newest."),
+    subscriber: str = typer.Option(None, "--subscriber", "-s", help="Email; needed when there are several."),
+    why: bool = typer.Option(False, "--why", help="Say why each item was picked."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Print a subscriber's digest in the terminal."""
+    st = state(ctx)
+    with st.store.session() as session:
+        sub = get_subscriber(session, subscriber)
+        row = find_digest(session, sub, date)
+        if row is None:
+            raise PodsightError(f"no digest for {sub.email}{' on ' + date if date else ''} yet: run `podsight run`")
+        digest = digest_record(session, st.settings, row)
+    if as_json:
+        return print_json(asdict(digest))
+    print_digest(digest, why=why)
+    html = subscriber_dir(st.settings, digest.subscriber_email) / f"{digest.day}.html"
+    if html.exists():
+        console.print(f"HTML: [link=file://{html}]{html}[/]")
+
+
+def print_digest(digest: Digest, why: bool = False) -> None:
+    console.rule(f"[bold]podsight digest for {escape(digest.subscriber_email)}, {digest.day}")
+    for n, item in enumerate(digest.items, 1):
+        body = (
+            f"[bold]{escape(item.claim)}[/]\n\n[italic]Why it matters:[/] {escape(item.why)}\n\n"
+            f"“{escape(item.quote)}”\n  — {escape(item.speaker or 'unknown speaker')}, "
+            f"{escape(item.show_title)}: {escape(item.episode_title)} at {format_timestamp(item.start_s)}"
+        )
+        if item.episode_url:
+            body += f"\n  [link={item.episode_url}]{escape(item.episode_url)}[/]"
+        if why:
+            body += "\n[dim]picked: " + escape("; ".join(item.reasons)) + "[/]"
+        console.print(Panel(body, title=f"{n}. {item.kind.replace('_', ' ')}", title_align="left"))

@@ -1,0 +1,58 @@
+"""`podsight run`, `podsight status`, `podsight config show`."""
+
+from __future__ import annotations
+
+import typer
+
+from podsight.pipeline import STAGES
+from podsight.pipeline import run as run_pipeline
+from podsight.pipeline.progress import StageProgress
+
+from . import status as status_view
+from .common import console, print_json, state
+
+config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)
+
+
+def run(
+    ctx: typer.Context,
+    stage: list[str] = typer.Option(None, "--stage", help=f"Run only these stages ({', '.join(STAGES)})."),
+    now: bool = typer.Option(False, "--now", help="Build today's digests even before each subscriber's send hour."),
+    as_json: bool = typer.Option(False, "--json", help="Print the per-stage counts as JSON."),
+) -> None:
+    """Scan feeds, fetch transcripts, extract insights, rank, deliver. Safe to run from cron:
+    every stage skips work already done and a rerun never sends a digest twice."""
+    st = state(ctx)
+    with StageProgress(console) as progress:
+        summary = run_pipeline(
+            st.store, st.settings, stages=tuple(stage or STAGES), ignore_send_hour=now, progress=progress
+        )
+    if as_json:
+        return print_json(summary)
+    for name, counts in summary.items():
+        console.print(f"[bold]{name:<12}[/] " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Per-feed health, last error, episodes waiting per stage, dropped insights, undelivered digests."""
+    with state(ctx).store.session() as session:
+        data = status_view.gather(session)
+    status_view.show(data, as_json)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Every setting with its value in force (defaults <- podsight.toml <- PODSIGHT_* <- flags), secrets redacted."""
+    settings = state(ctx).settings
+    values = settings.redacted()
+    values["database_url"] = settings.db_url if not settings.database_url else _redact_url(settings.db_url)
+    if as_json:
+        return print_json(values)
+    for name, value in values.items():
+        console.print(f"[bold]{name}[/] = {value!r}", highlight=False)
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

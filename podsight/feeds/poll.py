@@ -1,0 +1,141 @@
+"""Poll many feeds at once: conditional GET, per-host limits, one result per feed whatever happens.
+
+`poll_feeds` computes and returns; it never touches the store. The runner saves each `PollResult`
+(new validators, a moved URL, a gone feed, the error shown to the user) and schedules the next poll,
+using `next_retry_delay` after errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import httpx
+
+from podsight.errors import FetchError, PodsightError
+from podsight.feeds.parse import parse_feed
+from podsight.http import FetchResult, FetchStatusError, HostLimiter, fetch, make_client
+from podsight.records import ParsedFeed
+
+logger = logging.getLogger("podsight.feeds")
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+Outcome = Literal["updated", "not_modified", "moved", "gone", "error"]
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    """A feed to poll, with the validators saved from its last successful fetch."""
+
+    feed_id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What polling one feed found.
+
+    outcome: 'updated' (feed parsed), 'not_modified' (304), 'gone' (410: retire the feed) or 'error'.
+    A permanent redirect (301/308) still gives 'updated' / 'not_modified', with `new_url` set: store it.
+    ('moved' is reserved for a move without content and is not produced today.)
+    """
+
+    feed_id: int
+    url: str
+    outcome: Outcome
+    feed: ParsedFeed | None = None
+    new_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    bytes_received: int = 0
+    retry_after: float | None = None
+
+
+async def poll_feeds(
+    requests: Iterable[PollRequest],
+    *,
+    user_agent: str,
+    timeout_s: float,
+    max_bytes: int,
+    per_host_limit: int,
+    max_concurrency: int,
+    max_redirects: int,
+    on_result: Callable[[PollResult], None] | None = None,
+) -> list[PollResult]:
+    """Poll every feed concurrently; results come back in the order of `requests`.
+
+    `on_result` is called as each feed finishes (for progress bars). A failing feed never stops the others.
+    """
+    limiter = HostLimiter(per_host_limit)
+    gate = asyncio.Semaphore(max_concurrency)
+
+    async def poll_one(request: PollRequest, client: httpx.AsyncClient) -> PollResult:
+        async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
+            result = await _poll_safely(client, request, max_bytes, max_redirects)
+        _report(on_result, result)
+        return result
+
+    async with make_client(user_agent, timeout_s, max_concurrency) as client:
+        return list(await asyncio.gather(*(poll_one(request, client) for request in requests)))
+
+
+def poll_feeds_sync(requests: Iterable[PollRequest], **options) -> list[PollResult]:
+    """`poll_feeds` for synchronous callers (CLI, cron); takes the same keyword options."""
+    return asyncio.run(poll_feeds(requests, **options))
+
+
+def next_retry_delay(consecutive_errors: int, max_hours: float = 48) -> timedelta:
+    """How long to wait after `consecutive_errors` failures in a row: 15 min, 30 min, 1 h, ... capped."""
+    if consecutive_errors <= 0:
+        return timedelta(0)
+    minutes = 15 * 2 ** min(consecutive_errors - 1, 20)  # the min() keeps huge counts from overflowing
+    return min(timedelta(minutes=minutes), timedelta(hours=max_hours))
+
+
+async def _poll_safely(client: httpx.AsyncClient, request: PollRequest, max_bytes: int,
+                       max_redirects: int) -> PollResult:
+    """Poll one feed; every exception becomes an 'error' (or 'gone') result with a readable message."""
+    try:
+        fetched = await fetch(client, request.url, max_bytes=max_bytes, etag=request.etag,
+                              last_modified=request.last_modified, max_redirects=max_redirects, accept=FEED_ACCEPT)
+        return await _result_from_fetch(request, fetched)
+    except FetchError as exc:
+        outcome: Outcome = "gone" if exc.status == 410 else "error"
+        message = f"{exc}: the feed was removed; unsubscribe or find its new address" if outcome == "gone" else str(exc)
+        return PollResult(request.feed_id, request.url, outcome, error=message, http_status=exc.status,
+                          retry_after=exc.retry_after if isinstance(exc, FetchStatusError) else None)
+    except PodsightError as exc:  # FeedParseError: the fetch worked, the document is no feed
+        return PollResult(request.feed_id, request.url, "error", error=str(exc), http_status=200)
+    except Exception as exc:  # noqa: BLE001 - one feed's surprise must not end the whole scan
+        logger.exception("unexpected error polling %s", request.url)
+        return PollResult(request.feed_id, request.url, "error", error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+async def _result_from_fetch(request: PollRequest, fetched: FetchResult) -> PollResult:
+    """Turn a successful fetch into a result, parsing the feed in a worker thread (lxml frees the GIL)."""
+    common = dict(feed_id=request.feed_id, url=request.url, new_url=fetched.permanent_url,
+                  http_status=fetched.status, bytes_received=fetched.bytes_received, retry_after=fetched.retry_after)
+    if fetched.not_modified:
+        # A 304 may omit validators; keep the ones we sent so the next poll stays conditional.
+        return PollResult(outcome="not_modified", etag=fetched.etag or request.etag,
+                          last_modified=fetched.last_modified or request.last_modified, **common)
+    feed = await asyncio.to_thread(parse_feed, fetched.content, fetched.final_url)
+    return PollResult(outcome="updated", feed=feed, etag=fetched.etag, last_modified=fetched.last_modified, **common)
+
+
+def _report(on_result: Callable[[PollResult], None] | None, result: PollResult) -> None:
+    """Call the progress callback; a bug there is logged, not allowed to stop the scan."""
+    if on_result is None:
+        return
+    try:
+        on_result(result)
+    except Exception:  # noqa: BLE001
+        logger.exception("on_result callback failed for %s", result.url)

@@ -1,0 +1,88 @@
+"""The extraction prompt and the answer schema.
+
+The prompt is short on purpose: it is sent once per chunk, and the budget is about 1.3 prompt tokens
+per transcript token. The model is asked for the part it is good at (saying what an idea is, in its
+own words); choosing the passages, checking the quote and dropping copies is done in code.
+Bump PROMPT_VERSION whenever the prompt or the schema changes: it is stored with every insight and
+is part of the LLM cache key, so old answers are not reused for a new prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model
+
+PROMPT_VERSION = "extract-v1"
+
+KINDS = ("claim", "prediction", "advice", "data_point", "story")
+Kind = Literal["claim", "prediction", "advice", "data_point", "story"]
+
+_SYSTEM = """You find the key ideas in a podcast transcript excerpt. Lines look like `[n] SPEAKER: text`.
+For each idea worth remembering (a claim, prediction, advice, number or story with a lesson) give:
+- quote: one or two sentences copied exactly, word for word, from one line
+- line: that line's number n
+- speaker: who said it, if known
+- claim: the idea in your own words, 1-3 sentences, understandable by someone who never heard the \
+episode. Name the subject; never start with he, she, they, we, I or this.
+- why: one sentence on why it matters
+- kind: claim, prediction, advice, data_point or story
+- importance: 1 (minor) to 5 (major)
+Ignore greetings, small talk, biographies of the guest and ads. Give at most {limit} ideas; \
+give none if the excerpt has nothing substantive."""
+
+
+class Draft(BaseModel):
+    """One insight as the model proposes it, before the code checks it."""
+
+    quote: str = Field(min_length=10, max_length=320)
+    line: int = Field(ge=0)
+    speaker: str | None = Field(default=None, max_length=60)
+    claim: str = Field(min_length=20, max_length=400)
+    why: str = Field(max_length=240)
+    kind: Kind
+    importance: int = Field(ge=1, le=5)
+
+
+class ExtractionAnswer(BaseModel):
+    """The model's answer for one chunk."""
+
+    insights: list[Draft] = Field(default_factory=list, max_length=2)
+
+
+@cache
+def answer_schema(limit: int) -> type[ExtractionAnswer]:
+    """ExtractionAnswer with at most `limit` insights, so constrained decoding stops early."""
+    return create_model(
+        f"ExtractionAnswer{limit}",
+        __base__=ExtractionAnswer,
+        insights=(list[Draft], Field(default_factory=list, max_length=limit)),
+    )
+
+
+def max_answer_tokens(limit: int) -> int:
+    """A generous ceiling for one answer: about 170 tokens per insight (the string caps bound it)."""
+    return 40 + 190 * limit
+
+
+def clock(seconds: float) -> str:
+    """`m:ss` or `h:mm:ss`, as shown in reasons and prompts."""
+    whole = int(max(seconds, 0))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def build_messages(
+    chunk_text: str, *, limit: int, start_s: float, end_s: float, speakers: Sequence[str] = ()
+) -> list[dict]:
+    """The chat messages for one chunk: the fixed system prompt, then the numbered lines."""
+    header = f"Excerpt {clock(start_s)}-{clock(end_s)}"
+    if speakers:
+        header += ". Speakers: " + ", ".join(speakers)
+    return [
+        {"role": "system", "content": _SYSTEM.format(limit=limit)},
+        {"role": "user", "content": f"{header}\n\n{chunk_text}"},
+    ]
+

@@ -93,7 +93,7 @@ def parse_plain(text: str) -> list[Segment]:
     text, Rev-style "Speaker (00:01:23):" and Otter-style "Speaker  0:03" header lines.
     """
     lines = [line.strip() for line in text.splitlines()]
-    labels = trusted_labels(lines)
+    labels = trusted_labels(_LEADING_TIME.sub(r"\2", line) for line in lines)
     drafts: list[Draft] = []
     pending = Draft("")  # speaker and start read from a header line, waiting for their text
     current: Draft | None = None
@@ -153,10 +153,12 @@ def _own_text(paragraph: lxml.html.HtmlElement) -> str:
     """A paragraph's text without the text of `<cite>` and `<time>` elements inside it."""
     parts = [paragraph.text or ""]
     for child in paragraph:
-        if child.tag not in ("cite", "time") and isinstance(child.tag, str):
+        if child.tag == "br":
+            parts.append(" ")
+        elif child.tag not in ("cite", "time") and isinstance(child.tag, str):  # comments have no str tag
             parts.append(child.text_content())
         parts.append(child.tail or "")
-    return " ".join(parts)
+    return "".join(parts)
 
 
 def _text_with_line_breaks(root: lxml.html.HtmlElement) -> str:

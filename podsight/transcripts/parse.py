@@ -16,6 +16,7 @@ import codecs
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from email.message import Message
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from podsight.transcripts.captions import parse_srt, parse_vtt
 from podsight.transcripts.documents import parse_html, parse_json, parse_plain
 from podsight.transcripts.text import merge_cues
 
-__all__ = ["parse_transcript", "choose_transcript", "merge_cues", "detect_format", "decode"]
+__all__ = ["parse_transcript", "choose_transcript", "merge_cues", "detect_format", "sniff_format", "decode"]
 
 logger = logging.getLogger("podsight.transcripts")
 
@@ -51,11 +52,15 @@ _GENERIC = {"text", None}  # declarations too weak to beat an extension or a con
 _SRT_SIGNATURE = re.compile(r"^\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->", re.M)
 _HTML_SIGNATURE = re.compile(r"<(?:!doctype html|html|body|p|cite|div)[\s>]", re.I)
 _JSON_SIGNATURE = re.compile(r'[\[{]\s*[\[{"\]}]')  # not "[00:01:23] text"
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LATIN_FAMILY = {"latin_1", "iso8859_1", "cp1252", "ascii"}
 
 
 def parse_transcript(content: bytes, mime_type: str | None = None, url: str | None = None) -> list[Segment]:
     """Read a publisher transcript into segments ordered as in the file.
+
+    Caption cues (VTT, SRT, word-level JSON) are joined into sentence-sized segments (`merge_cues`).
+    HTML and plain text without timestamps get estimated times (about 150 words per minute).
 
     Raises TranscriptFormatError when the content is empty, binary, in an unknown format, or has no text.
     """
@@ -65,6 +70,7 @@ def parse_transcript(content: bytes, mime_type: str | None = None, url: str | No
         raise TranscriptFormatError(f"{where} is empty")
     if _looks_binary(text):
         raise TranscriptFormatError(f"{where} is binary data, not text (type {mime_type or 'not given'})")
+    text = _CONTROL_CHARS.sub("", text)  # stray control bytes break XML/HTML parsers and mean nothing
     fmt = detect_format(text, mime_type, url)
     if fmt is None:
         raise TranscriptFormatError(
@@ -150,7 +156,8 @@ def _parse_first(candidates: list[str], text: str, where: str) -> list[Segment]:
         if segments:
             if fmt != candidates[0]:
                 logger.warning("%s was taken for %s but reads as %s", where, candidates[0], fmt)
-            return segments
+            # Some files end a cue before it starts; downstream code may rely on end >= start.
+            return [s if s.end >= s.start else replace(s, end=s.start) for s in segments]
     if first_error:
         raise TranscriptFormatError(f"{where}: {first_error}") from first_error
     raise TranscriptFormatError(f"{where} has no text (read as {candidates[0]})")

@@ -4,6 +4,7 @@ estimate missing times, and join caption-sized cues into sentence-sized segments
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -37,11 +38,11 @@ def parse_timestamp(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
+        return float(value) if math.isfinite(value) and value >= 0 else None
     text = str(value).strip()
     try:
         seconds = float(text)
-        return seconds if seconds >= 0 else None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     except ValueError:
         pass
     match = _TIMESTAMP.match(text)
@@ -60,13 +61,14 @@ def split_label(text: str) -> tuple[str | None, str]:
 
 
 def trusted_labels(texts: Iterable[str]) -> set[str]:
-    """Labels that head at least two lines of the document.
+    """Labels that head at least two lines of the document, or are written in capitals ("GUEST:").
 
     A one-off "Note: ..." or "Warning: ..." is more likely prose than a speaker, while real speakers
-    talk more than once; requiring two uses keeps prose intact at the cost of a guest who speaks once.
+    talk more than once; requiring two uses keeps prose intact at the cost of a guest who speaks once
+    (unless the file names speakers in capitals, the caption convention).
     """
     counts = Counter(label for label, _ in map(split_label, texts) if label)
-    return {label for label, count in counts.items() if count >= 2}
+    return {label for label, count in counts.items() if count >= 2 or label.isupper()}
 
 
 def apply_labels(segments: Sequence[Segment]) -> list[Segment]:
@@ -116,12 +118,9 @@ def split_long(segment: Segment, max_chars: int = 400) -> list[Segment]:
     by length. Used for untimed paragraphs, so a quote can be located to the sentence, not the page."""
     if len(segment.text) <= max_chars:
         return [segment]
-    pieces: list[str] = []
-    for sentence in _SENTENCE_SPLIT.split(segment.text):
-        if pieces and len(pieces[-1]) + 1 + len(sentence) <= max_chars:
-            pieces[-1] += " " + sentence
-        else:
-            pieces.append(sentence)
+    pieces = _pack(_SENTENCE_SPLIT.split(segment.text), max_chars)
+    if any(len(piece) > max_chars for piece in pieces):  # unpunctuated text: fall back to words
+        pieces = [small for piece in pieces for small in _pack(piece.split(" "), max_chars)]
     total = sum(len(p) for p in pieces)
     span, start, result = segment.end - segment.start, segment.start, []
     for piece in pieces:
@@ -129,6 +128,17 @@ def split_long(segment: Segment, max_chars: int = 400) -> list[Segment]:
         result.append(Segment(start=start, end=end, text=piece, speaker=segment.speaker))
         start = end
     return result
+
+
+def _pack(parts: Sequence[str], max_chars: int) -> list[str]:
+    """Join consecutive parts with spaces into pieces of at most max_chars (a longer part stays whole)."""
+    pieces: list[str] = []
+    for part in parts:
+        if pieces and len(pieces[-1]) + 1 + len(part) <= max_chars:
+            pieces[-1] += " " + part
+        else:
+            pieces.append(part)
+    return pieces
 
 
 def merge_cues(segments: Sequence[Segment], max_gap_s: float = 1.0, max_chars: int = 400) -> list[Segment]:
@@ -141,15 +151,22 @@ def merge_cues(segments: Sequence[Segment], max_gap_s: float = 1.0, max_chars: i
     captions) only extends the end.
     """
     merged: list[Segment] = []
+    previous: Segment | None = None
     for cue in segments:
         last = merged[-1] if merged else None
-        if last and last.speaker == cue.speaker and cue.text == last.text and cue.start - last.end <= max_gap_s:
+        if last and previous and _repeats(previous, cue, max_gap_s):
             merged[-1] = replace(last, end=max(last.end, cue.end))
         elif last and _joins(last, cue, max_gap_s, max_chars):
             merged[-1] = replace(last, end=max(last.end, cue.end), text=f"{last.text} {cue.text}")
         else:
             merged.append(cue)
+        previous = cue
     return merged
+
+
+def _repeats(previous: Segment, cue: Segment, max_gap_s: float) -> bool:
+    """Whether `cue` is the previous cue shown again (same speaker and text, right after it)."""
+    return cue.speaker == previous.speaker and cue.text == previous.text and cue.start - previous.end <= max_gap_s
 
 
 def _joins(last: Segment, cue: Segment, max_gap_s: float, max_chars: int) -> bool:

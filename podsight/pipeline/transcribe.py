@@ -51,11 +51,18 @@ async def _best_transcript(client: httpx.AsyncClient, settings: Settings, links:
     for link in _preference_order(links):
         try:
             result = await fetch(client, link.url, max_bytes=settings.max_feed_bytes, max_redirects=settings.max_redirects)
-            segments = parse_transcript(result.content, link.mime_type or result.content_type, link.url)
+            segments = parse_transcript(result.content, _content_type(link, result.content_type), link.url)
             return link.url, segments
         except (FetchError, TranscriptFormatError) as exc:
             errors.append(f"{link.url}: {exc}")
     return "; ".join(errors)
+
+
+def _content_type(link: TranscriptLink, served: str | None) -> str | None:
+    """The feed's declared type, but the server's header when it agrees, since that one carries the charset."""
+    if served and (not link.mime_type or served.split(";")[0].strip().lower() == link.mime_type.lower()):
+        return served
+    return link.mime_type or served
 
 
 def _preference_order(links: list[TranscriptLink]) -> list[TranscriptLink]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import typer
 
 from podsight.errors import PodsightError
@@ -38,12 +37,7 @@ def main(
 def entry() -> None:
     """Console entry point: user-facing errors print one clear line, not a traceback."""
     try:
-        app(standalone_mode=False)
+        app()  # click handles usage errors and --help itself
     except PodsightError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise SystemExit(1) from None
-    except click.ClickException as exc:  # usage errors: click's own message
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        raise SystemExit(130) from None

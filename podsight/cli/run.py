@@ -7,6 +7,7 @@ import typer
 from podsight.pipeline import STAGES
 from podsight.pipeline import run as run_pipeline
 from podsight.pipeline.progress import StageProgress
+from podsight.store.report import status_report
 
 from . import status as status_view
 from .common import console, print_json, state
@@ -36,7 +37,7 @@ def run(
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Per-feed health, last error, episodes waiting per stage, dropped insights, undelivered digests."""
     with state(ctx).store.session() as session:
-        data = status_view.gather(session)
+        data = status_report(session)
     status_view.show(data, as_json)
 
 

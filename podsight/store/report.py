@@ -1,0 +1,39 @@
+"""What `podsight status` reports: per-feed health, work waiting per stage, errors, undelivered digests."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from podsight.store.models import Delivery, DigestRow, Episode, Feed, Subscriber
+from podsight.store.queries import EPISODE_STATES, episode_counts
+
+
+def status_report(session) -> dict:
+    counts = episode_counts(session)
+    feeds = [
+        {"id": f.id, "title": f.title, "url": f.url, "status": f.status, "consecutive_errors": f.consecutive_errors,
+         "last_error": f.last_error, "last_checked_at": f.last_checked_at, "next_check_at": f.next_check_at,
+         "episodes": counts.get(f.id, {})}
+        for f in session.scalars(select(Feed).order_by(Feed.id))
+    ]
+    totals = dict(session.execute(select(Episode.state, func.count()).group_by(Episode.state)).all())
+    problems = [
+        {"episode_id": e.id, "title": e.title, "state": e.state, "attempts": e.attempts, "error": e.last_error}
+        for e in session.scalars(select(Episode).where(Episode.last_error.is_not(None)).order_by(Episode.id))
+    ]
+    dropped = session.scalars(select(Episode).where(Episode.extraction.is_not(None)))
+    notes = [
+        {"episode_id": e.id, "title": e.title, **{k: e.extraction.get(k) for k in ("insights", "dropped", "chunks_skipped")}}
+        for e in dropped if e.extraction.get("dropped") or e.extraction.get("chunks_skipped")
+    ]
+    deliveries = [
+        {"id": d.id, "subscriber": d.digest.subscriber.email, "day": d.digest.day, "channel": d.channel,
+         "status": d.status, "attempts": d.attempts, "error": d.last_error}
+        for d in session.scalars(select(Delivery).where(Delivery.status != "sent").order_by(Delivery.id))
+    ]
+    return {
+        "feeds": feeds, "episodes": {s: totals.get(s, 0) for s in EPISODE_STATES}, "episode_errors": problems,
+        "extraction_notes": notes, "deliveries_not_sent": deliveries,
+        "subscribers": session.scalar(select(func.count()).select_from(Subscriber)),
+        "digests": session.scalar(select(func.count()).select_from(DigestRow)),
+    }

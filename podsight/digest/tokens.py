@@ -1,0 +1,61 @@
+"""Signed tokens for the links in a digest (unsubscribe, feedback): no database lookup needed to check one.
+
+A token is `payload.signature`, both urlsafe base64 without padding. The payload holds the subject (for
+example a subscriber id) and an optional expiry; the signature is HMAC-SHA256 over the purpose and the
+payload, so a token made for one purpose ("unsubscribe") is worthless for another ("feedback").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+
+from podsight.errors import ConfigError
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: str, purpose: str, payload: bytes) -> bytes:
+    if not secret:
+        raise ConfigError("secret_key is empty: set PODSIGHT_SECRET_KEY to a long random string")
+    if not purpose or "\0" in purpose:
+        raise ValueError(f"token purpose must be a non-empty string without NUL, got {purpose!r}")
+    message = purpose.encode("utf-8") + b"\0" + payload
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+
+
+def sign(secret: str, purpose: str, subject: str, *, expires_at: float | None = None) -> str:
+    """A token for `subject`, valid for `purpose` only; it never expires unless `expires_at` (Unix
+    seconds) is given."""
+    expiry = "" if expires_at is None else str(int(expires_at))
+    payload = f"{expiry}:{subject}".encode("utf-8")
+    return f"{_b64encode(payload)}.{_b64encode(_mac(secret, purpose, payload))}"
+
+
+def verify(secret: str, purpose: str, token: str, *, now: float | None = None) -> str | None:
+    """The subject when `token` was signed with `secret` for `purpose` and has not expired, else None.
+
+    Tokens arrive in URLs, so anything malformed is simply invalid (None), never an exception.
+    """
+    if not isinstance(token, str) or token.count(".") != 1:
+        return None
+    payload_b64, mac_b64 = token.split(".")
+    try:
+        payload, given = _b64decode(payload_b64), _b64decode(mac_b64)
+        expiry, subject = payload.decode("utf-8").split(":", 1)
+    except (binascii.Error, ValueError):  # bad base64, non-ASCII, bad UTF-8, no ":"
+        return None
+    if not hmac.compare_digest(given, _mac(secret, purpose, payload)):
+        return None
+    if expiry and int(expiry) <= (time.time() if now is None else now):
+        return None
+    return subject

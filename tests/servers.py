@@ -37,6 +37,7 @@ class Static:
     body: bytes | str = b""
     etag: str | None = None
     last_modified: str | None = None
+    chunked: bool = False  # send with Transfer-Encoding: chunked, so the client cannot know the size up front
 
 
 @dataclass
@@ -77,6 +78,11 @@ def _conditional(answer: Static, request: Request) -> Static:
     return answer
 
 
+def _chunked(body: bytes, size: int = 4096) -> bytes:
+    pieces = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size)]
+    return b"".join(pieces) + b"0\r\n\r\n"
+
+
 def _make_handler(routes: dict[str, Route], log: list[Request] | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like real feed hosts
@@ -97,13 +103,16 @@ def _make_handler(routes: dict[str, Route], log: list[Request] | None) -> type[B
                 headers.setdefault("ETag", answer.etag)
             if answer.status == 200 and answer.last_modified:
                 headers.setdefault("Last-Modified", answer.last_modified)
-            headers.setdefault("Content-Length", str(len(body)))
+            if answer.chunked:
+                headers["Transfer-Encoding"] = "chunked"
+            else:
+                headers.setdefault("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             try:
                 if answer.status != 304:
-                    self.wfile.write(body)
+                    self.wfile.write(_chunked(body) if answer.chunked else body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (size cap, timeout): that is what some tests want
 

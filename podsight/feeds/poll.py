@@ -18,7 +18,7 @@ import httpx
 
 from podsight.errors import FetchError, PodsightError
 from podsight.feeds.parse import parse_feed
-from podsight.http import FetchResult, FetchStatusError, HostLimiter, fetch, make_client
+from podsight.http import FetchResult, FetchStatusError, HostClients, HostLimiter, fetch
 from podsight.records import ParsedFeed
 
 logger = logging.getLogger("podsight.feeds")
@@ -77,14 +77,14 @@ async def poll_feeds(
     limiter = HostLimiter(per_host_limit)
     gate = asyncio.Semaphore(max_concurrency)
 
-    async def poll_one(request: PollRequest, client: httpx.AsyncClient) -> PollResult:
+    async def poll_one(request: PollRequest, clients: HostClients) -> PollResult:
         async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
-            result = await _poll_safely(client, request, max_bytes, max_redirects)
+            result = await _poll_safely(clients.for_url(request.url), request, max_bytes, max_redirects)
         _report(on_result, result)
         return result
 
-    async with make_client(user_agent, timeout_s, max_concurrency) as client:
-        return list(await asyncio.gather(*(poll_one(request, client) for request in requests)))
+    async with HostClients(user_agent, timeout_s, per_host_limit) as clients:
+        return list(await asyncio.gather(*(poll_one(request, clients) for request in requests)))
 
 
 def poll_feeds_sync(requests: Iterable[PollRequest], **options) -> list[PollResult]:

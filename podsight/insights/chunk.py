@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from podsight.records import Segment
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and whitespace.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+")
 
 
 @dataclass(frozen=True)
@@ -125,30 +125,45 @@ def _merge_small_tail(
     return ranges
 
 
+_TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "professor", "sir", "dame"})
+
+
+def short_labels(speakers: set[str | None]) -> dict[str | None, str]:
+    """A short label per speaker: the first name ("Dr. Luis Ortega" -> "Luis"), unless two speakers
+    share it. Labels are repeated on every line, so each saved token counts many times over."""
+    firsts: dict[str | None, str] = {}
+    for speaker in speakers:
+        words = [w.strip(".,") for w in (speaker or "").split()]
+        names = [w for w in words if w and w.casefold() not in _TITLES]
+        firsts[speaker] = names[0] if names else (speaker or "").strip()
+    taken = list(firsts.values())
+    return {s: (label if taken.count(label) == 1 else (s or "").strip()) for s, label in firsts.items()}
+
+
 def render_lines(segments: Sequence[Segment], indices: Sequence[int], line_words: int = 60) -> str:
     """Render segments as `[n] SPEAKER: text` lines.
 
     Consecutive segments of one speaker share a line (up to `line_words`), because caption-style
     transcripts have 5-word cues and a label per cue would cost more tokens than the words themselves.
     """
+    labels = short_labels({segments[i].speaker for i in indices})
     lines: list[str] = []
     label_index, speaker, parts = -1, None, []
     for i in indices:
         segment = segments[i]
         if parts and (segment.speaker != speaker or word_count(" ".join(parts)) >= line_words):
-            lines.append(_line(label_index, speaker, parts))
+            lines.append(_line(label_index, labels[speaker], parts))
             parts = []
         if not parts:
             label_index, speaker = i, segment.speaker
         parts.append(" ".join(segment.text.split()))
     if parts:
-        lines.append(_line(label_index, speaker, parts))
+        lines.append(_line(label_index, labels[speaker], parts))
     return "\n".join(lines)
 
 
-def _line(index: int, speaker: str | None, parts: list[str]) -> str:
-    label = f"{speaker.strip()}: " if speaker and speaker.strip() else ""
-    return f"[{index}] {label}{' '.join(parts)}"
+def _line(index: int, label: str, parts: list[str]) -> str:
+    return f"[{index}] {label + ': ' if label else ''}{' '.join(parts)}"
 
 
 def chunk_segments(

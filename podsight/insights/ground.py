@@ -23,6 +23,8 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 # Hesitations that transcribers keep and models drop; removing them on both sides costs no meaning.
 _FILLERS = frozenset({"um", "uh", "erm", "er", "ah", "hmm", "mm", "mhm", "uhm", "umm"})
+_OPENING = "\"'“‘(["
+_CLOSING = ".,!?;:…\"'”’)]"
 _LONG_SEGMENT_WORDS = 30  # below this, a quote's time is the segment's start (a natural listening point)
 
 
@@ -93,14 +95,14 @@ class _Haystack:
 
 def _expand_end(text: str, end: int) -> int:
     """Take closing punctuation with the last word ("works." not "works"), up to the next space."""
-    while end < len(text) and not (text[end].isspace() or text[end].isalnum()):
+    while end < len(text) and text[end] in _CLOSING:
         end += 1
     return end
 
 
 def _expand_start(text: str, start: int) -> int:
     """Take an opening quote or bracket with the first word."""
-    while start > 0 and not (text[start - 1].isspace() or text[start - 1].isalnum()):
+    while start > 0 and text[start - 1] in _OPENING:
         start -= 1
     return start
 

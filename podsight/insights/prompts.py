@@ -15,33 +15,32 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-PROMPT_VERSION = "extract-v1"
+PROMPT_VERSION = "extract-v2"
 
 KINDS = ("claim", "prediction", "advice", "data_point", "story")
 Kind = Literal["claim", "prediction", "advice", "data_point", "story"]
 
-_SYSTEM = """You find the key ideas in a podcast transcript excerpt. Lines look like `[n] SPEAKER: text`.
-For each idea worth remembering (a claim, prediction, advice, number or story with a lesson) give:
-- quote: one or two sentences copied exactly, word for word, from one line
-- line: that line's number n
-- speaker: who said it, if known
-- claim: the idea in your own words, 1-3 sentences, understandable by someone who never heard the \
-episode. Name the subject; never start with he, she, they, we, I or this.
-- why: one sentence on why it matters
+_SYSTEM = """Find the key ideas in this podcast excerpt. Lines are `[n] SPEAKER: text`.
+Skip greetings, small talk, guest biographies and ads.
+For each idea:
+- quote: 1-2 sentences copied word for word from line n, nothing added
+- line: n
+- claim: the idea in your own words with its specifics (numbers, names, reasons), 1-3 sentences \
+that a stranger to the show understands. Name the subject; never start with he, she, they, we or this.
+- why: why it matters, under 20 words
 - kind: claim, prediction, advice, data_point or story
 - importance: 1 (minor) to 5 (major)
-Ignore greetings, small talk, biographies of the guest and ads. Give at most {limit} ideas; \
-give none if the excerpt has nothing substantive."""
+At most {limit} ideas, the most important first; none if nothing is substantive."""
 
 
 class Draft(BaseModel):
     """One insight as the model proposes it, before the code checks it."""
 
-    quote: str = Field(min_length=10, max_length=320)
+    quote: str = Field(min_length=10, max_length=240)
     line: int = Field(ge=0)
     speaker: str | None = Field(default=None, max_length=60)
-    claim: str = Field(min_length=20, max_length=400)
-    why: str = Field(max_length=240)
+    claim: str = Field(min_length=20, max_length=300)
+    why: str = Field(max_length=200)
     kind: Kind
     importance: int = Field(ge=1, le=5)
 
@@ -63,8 +62,8 @@ def answer_schema(limit: int) -> type[ExtractionAnswer]:
 
 
 def max_answer_tokens(limit: int) -> int:
-    """A generous ceiling for one answer: about 170 tokens per insight (the string caps bound it)."""
-    return 40 + 190 * limit
+    """A ceiling for one answer: the string caps bound an insight to about 150 tokens."""
+    return 30 + 160 * limit
 
 
 def clock(seconds: float) -> str:

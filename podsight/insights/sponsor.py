@@ -38,7 +38,8 @@ _AD_LEAD_IN = re.compile(
 # The conversation is back: stop extending an ad block here.
 _SHOW_RESUMES = re.compile(
     r"\bwelcome back\b|\bback to (?:the|our|my|you|it)\b|\bwhere were we\b|\banyway\b|\balright,? so\b|"
-    r"\bnow,? back\b|\btell (?:me|us)\b|\blet'?s (?:talk|get|dive|jump|go back)\b|\bas (?:i|you) (?:was|were) saying\b|\?",
+    r"\bnow,? back\b|\btell (?:me|us)\b|\blet'?s (?:talk|get|dive|jump|go back)\b|"
+    r"\bas (?:i|you) (?:was|were) saying\b|\?",
     re.IGNORECASE,
 )
 _HOUSEKEEPING = re.compile(
@@ -51,7 +52,9 @@ _HOUSEKEEPING = re.compile(
 _INTRO = re.compile(
     r"\bmy guests? (?:today|this week|on the show)|\bjoining (?:me|us) (?:today|now|this week)|"
     r"\bwelcome (?:back )?to (?:the )?(?:show|podcast|program)|\bthanks? (?:you )?for having me|"
-    r"\bi'?m your host\b|\bthanks? (?:you )?for (?:coming on|joining (?:me|us))|\bgreat to (?:have|be) (?:you )?(?:here|on)",
+    r"\bi'?m your host\b|\bthanks? (?:you )?for (?:coming on|joining (?:me|us))|"
+    r"\bgreat to (?:have|be) (?:you )?(?:here|on)|\bwhere can (?:people|listeners|folks|we) find you|"
+    r"\byou can find (?:me|us) (?:on|at)\b",
     re.IGNORECASE,
 )
 # Biography: only trusted near the start, where the host introduces the guest.
@@ -59,7 +62,8 @@ _BIO = re.compile(
     r"\b(?:is|was) (?:the |a |an )?(?:new )?(?:author|co-?author|founder|co-?founder|ceo|professor|director|editor|"
     r"host|journalist|former|best-?selling|award-winning|senior|chief)\b|"
     r"\bauthor of\b|\bfounder of\b|\bprofessor (?:of|at)\b|\b(?:his|her|their) (?:new |latest )?book\b|"
-    r"\bhas been featured\b|\bgraduated from\b|\bpreviously (?:served|worked)\b|\byou can find (?:him|her|them)\b",
+    r"\bhas been featured\b|\bgraduated from\b|\bpreviously (?:served|worked)\b|"
+    r"\byou can find (?:him|her|them)\b",
     re.IGNORECASE,
 )
 _AD_BLOCK_SECONDS = 120.0  # the longest gap between two ad hits that is still one ad block

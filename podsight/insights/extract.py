@@ -1,0 +1,216 @@
+"""Turn one episode's transcript into verified insights.
+
+The small model reads one chunk at a time and proposes drafts; the code keeps only those it can
+check: the quote must stand in the transcript (outside ad reads), the claim must say something in
+its own words rather than copy a line, and it must not be a biography or start with a pronoun that
+points nowhere. Every dropped draft and every skipped chunk is reported with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from podsight.errors import LLMOutputError
+from podsight.insights.chunk import Chunk, chunk_segments, split_long_segments
+from podsight.insights.ground import QuoteFinder, QuoteMatch, normalise
+from podsight.insights.prompts import (
+    PROMPT_VERSION,
+    Draft,
+    answer_schema,
+    build_messages,
+    clock,
+    max_answer_tokens,
+)
+from podsight.insights.sponsor import looks_like_biography, skip_mask
+from podsight.llm.base import LLM
+from podsight.records import ExtractionReport, Insight, Segment
+
+log = logging.getLogger("podsight.insights")
+
+COPY_THRESHOLD = 85.0  # claim vs quote similarity above which the "claim" is the quote again
+DUPLICATE_THRESHOLD = 85.0  # claim vs claim similarity above which two insights are one
+CLAIM_WORDS = (6, 90)
+# Segments are cut to about two sentences: lines of one speaker are merged again when rendered, so
+# this costs no tokens, and it gives quotes a precise time and ads inside a wall of text a tight mask.
+PIECE_WORDS = 40
+# A claim must stand alone: these openings point at someone or something the reader never met.
+_DANGLING_START = re.compile(
+    r"^(he|she|they|we|i|it's|this|that|these|those|his|her|their|our|my|him|them)\b", re.IGNORECASE
+)
+# Small models often prefix a quote with its attribution ("Luis Ortega predicts that ..."), which is
+# not in the transcript; the rest of the quote may well be.
+_ATTRIBUTION = re.compile(
+    r"^[\w .'-]{2,40}? (?:says|said|predicts|predicted|expects|argues|argued|notes|explains|explained|believes|thinks|"
+    r"claims|suggests|points out|adds|recalls|warns)(?: that)?[:,]?\s+",
+    re.IGNORECASE,
+)
+_META = re.compile(
+    r"^(the )?(speaker|host|guest|interviewee|podcast|episode)s?\b|^in this (episode|podcast)", re.IGNORECASE
+)
+
+
+@dataclass
+class _Tally:
+    """What the extraction has kept and dropped so far."""
+
+    kept: list[tuple[Insight, QuoteMatch]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
+    """Why a claim is not a standalone insight, or None when it is."""
+    words = len(claim.split())
+    if words < CLAIM_WORDS[0] or words > CLAIM_WORDS[1]:
+        return f"claim has {words} words (wanted {CLAIM_WORDS[0]}-{CLAIM_WORDS[1]}): '{_short(claim)}'"
+    if _DANGLING_START.match(claim.strip()):
+        return f"claim starts with a pronoun that points nowhere: '{_short(claim)}'"
+    if _META.match(claim.strip()):
+        return f"claim describes the conversation, not an idea: '{_short(claim)}'"
+    if looks_like_biography(claim):
+        return f"claim is biography: '{_short(claim)}'"
+    if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD:
+        return f"claim copies the transcript: '{_short(claim)}'"
+    if finder.find(claim, min_score=92.0) is not None:
+        return f"claim copies the transcript: '{_short(claim)}'"
+    return None
+
+
+def _near_line(draft: Draft, chunk: Chunk) -> int:
+    """The segment to look around first: the model's line when it lies in the chunk, else its middle."""
+    if chunk.first <= draft.line <= chunk.last:
+        return draft.line
+    return (chunk.first + chunk.last) // 2
+
+
+def _ground(draft: Draft, chunk: Chunk, finder: QuoteFinder, min_score: float) -> QuoteMatch | None:
+    """Find the draft's quote, and failing that the quote without an attribution the model added."""
+    near = _near_line(draft, chunk)
+    match = finder.find(draft.quote, near=near, min_score=min_score)
+    stripped = _ATTRIBUTION.sub("", draft.quote.strip(), count=1)
+    if match is None and stripped != draft.quote.strip():
+        match = finder.find(stripped, near=near, min_score=min_score)
+    return match
+
+
+def _to_insight(draft: Draft, match: QuoteMatch, model: str) -> Insight:
+    speaker = match.speaker or (draft.speaker.strip() if draft.speaker and draft.speaker.strip() else None)
+    return Insight(
+        claim=" ".join(draft.claim.split()),
+        why=" ".join(draft.why.split()),
+        speaker=speaker,
+        quote=match.text,
+        kind=draft.kind,
+        importance=(draft.importance - 1) / 4,
+        start_s=match.start_s,
+        end_s=match.end_s,
+        model=model,
+        prompt_version=PROMPT_VERSION,
+        match_score=match.score,
+    )
+
+
+def _duplicate_of(insight: Insight, match: QuoteMatch, tally: _Tally) -> int | None:
+    """Index of a kept insight that says the same thing: the same passage of the transcript (overlapping
+    chunks see it twice), or a near-identical claim."""
+    quote, claim = normalise(insight.quote), normalise(insight.claim)
+    for i, (other, other_match) in enumerate(tally.kept):
+        same_place = match.first_segment <= other_match.last_segment and other_match.first_segment <= match.last_segment
+        if same_place and fuzz.partial_ratio(quote, normalise(other.quote)) >= 90:
+            return i
+        if fuzz.token_sort_ratio(claim, normalise(other.claim)) > DUPLICATE_THRESHOLD:
+            return i
+    return None
+
+
+def _accept(draft: Draft, chunk: Chunk, finder: QuoteFinder, tally: _Tally, model: str, min_score: float) -> None:
+    """Check one draft and keep it, or record why it was dropped."""
+    match = _ground(draft, chunk, finder, min_score)
+    if match is None:
+        tally.dropped.append(f"quote not found in transcript: '{_short(draft.quote)}'")
+        return
+    problem = claim_problem(draft.claim, match.text, finder)
+    if problem:
+        tally.dropped.append(problem)
+        return
+    insight = _to_insight(draft, match, model)
+    twin = _duplicate_of(insight, match, tally)
+    if twin is None:
+        tally.kept.append((insight, match))
+        return
+    if insight.importance > tally.kept[twin][0].importance:
+        insight, tally.kept[twin] = tally.kept[twin][0], (insight, match)
+    tally.dropped.append(f"duplicate of an insight already kept: '{_short(insight.claim)}'")
+
+
+def _ask(
+    llm: LLM, chunk: Chunk, segments: Sequence[Segment], per_chunk: int, speakers: Sequence[str], tally: _Tally
+) -> list[Draft]:
+    """One model call for one chunk; a malformed answer skips the chunk with a reason."""
+    start_s, end_s = segments[chunk.first].start, segments[chunk.last].end
+    messages = build_messages(chunk.text, limit=per_chunk, start_s=start_s, end_s=end_s, speakers=speakers)
+    try:
+        answer, usage = llm.complete(messages, answer_schema(per_chunk), max_tokens=max_answer_tokens(per_chunk))
+    except LLMOutputError as error:
+        where = f"chunk {chunk.index + 1} ({clock(start_s)}-{clock(end_s)})"
+        tally.skipped.append(f"{where} skipped: model output was not valid JSON: {_short(str(error), 200)}")
+        log.warning("%s", tally.skipped[-1])
+        return []
+    tally.tokens_in += usage.prompt_tokens
+    tally.tokens_out += usage.completion_tokens
+    return list(answer.insights)[:per_chunk]
+
+
+def _named_speakers(segments: Sequence[Segment], limit: int = 6) -> tuple[str, ...]:
+    """Full names of the transcript's speakers, in order of appearance: lines show first names only."""
+    names = dict.fromkeys(s.speaker.strip() for s in segments if s.speaker and s.speaker.strip())
+    return tuple(names)[:limit]
+
+
+def extract_insights(
+    segments: list[Segment],
+    llm: LLM,
+    *,
+    words: int = 450,
+    overlap_words: int = 40,
+    per_chunk: int = 2,
+    min_quote_score: float = 88.0,
+    speakers_hint: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ExtractionReport:
+    """Extract verified insights from a whole transcript, one model call per chunk.
+
+    A chunk whose answer is not valid JSON is skipped with a reason and the others go on; an
+    unreachable model (LLMError) propagates so the caller can retry the episode later.
+    """
+    pieces = split_long_segments(segments, max_words=PIECE_WORDS)
+    skip = skip_mask(pieces)
+    chunks = chunk_segments(pieces, words=words, overlap_words=overlap_words, skip=skip)
+    finder = QuoteFinder(pieces, skip)
+    speakers = tuple(speakers_hint) or _named_speakers(pieces)
+    tally = _Tally()
+    for chunk in chunks:
+        for draft in _ask(llm, chunk, pieces, per_chunk, speakers, tally):
+            _accept(draft, chunk, finder, tally, llm.name, min_quote_score)
+        if progress:
+            progress(chunk.index + 1, len(chunks))
+    return ExtractionReport(
+        insights=tuple(insight for insight, _ in sorted(tally.kept, key=lambda pair: pair[1].start_s)),
+        chunks=len(chunks),
+        chunks_skipped=tuple(tally.skipped),
+        dropped=tuple(tally.dropped),
+        tokens_in=tally.tokens_in,
+        tokens_out=tally.tokens_out,
+    )

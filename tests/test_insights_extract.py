@@ -187,6 +187,8 @@ def test_an_unreachable_model_propagates():
          "claim copies the transcript"),
         ("Falling asleep is not the problem. Caffeine has a half-life of about five to six hours.",
          "claim copies the transcript"),
+        ("Luis Ortega believes chronotype is partly genetic, and a night owl forced to start work at seven is "
+         "running on a clock that says it's four in the morning.", "claim copies the transcript"),
         ("He says an afternoon coffee is still half active at nine in the evening.", "claim starts with a pronoun"),
         ("Luis Ortega is a professor of neuroscience and the author of a bestselling book.", "claim is biography"),
         ("The guest explains how caffeine affects the brain in the evening.", "claim describes the conversation"),
@@ -262,11 +264,18 @@ def test_an_empty_transcript_gives_an_empty_report():
     assert report.chunks == 0 and report.insights == ()
 
 
-def test_an_attribution_the_model_added_to_the_quote_is_tolerated():
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "Luis Ortega explains that caffeine has a half-life of about five to six hours",
+        "Luis: Caffeine has a half-life of about five to six hours,",
+        "[20] Luis Ortega: Caffeine has a half-life of about five to six hours,",
+    ],
+)
+def test_an_attribution_or_label_the_model_added_to_the_quote_is_tolerated(quote: str):
     def respond(message: str) -> dict:
         if "Caffeine has a half-life" not in message:
             return {"insights": []}
-        quote = "Luis Ortega explains that caffeine has a half-life of about five to six hours"
         return {"insights": [draft(quote, CAFFEINE_CLAIM, line=line_of(message, "Caffeine"))]}
 
     (insight,) = extract_insights(interview(), ScriptedLLM(respond)).insights
@@ -299,3 +308,17 @@ def test_a_plain_text_wall_is_split_so_ads_and_bios_inside_it_are_left_out():
     assert len(report.insights) == 1, "the same quote three times is one insight (near-identical claims)"
     assert 150 < report.insights[0].start_s < 2000 / 3, "time interpolated inside the wall, at the first mention"
     assert report.insights[0].speaker is None
+
+
+def test_a_claim_that_credits_the_wrong_speaker_is_corrected_from_the_transcript():
+    def respond(message: str) -> dict:
+        if "Caffeine has a half-life" not in message:
+            return {"insights": []}
+        claim = "Maya Chen explains that an afternoon coffee is still half active in the brain at nine in the evening."
+        why = "Late coffee quietly costs deep sleep. It also costs memory, and more."
+        return {"insights": [draft(CAFFEINE_QUOTE, claim, line=line_of(message, "Caffeine")) | {"why": why}]}
+
+    (insight,) = extract_insights(interview(), ScriptedLLM(respond), speakers_hint=("Maya Chen (host)", "Luis Ortega")).insights
+    assert insight.speaker == "Luis Ortega"
+    assert insight.claim.startswith("Luis Ortega explains that an afternoon coffee")
+    assert insight.why == "Late coffee quietly costs deep sleep."

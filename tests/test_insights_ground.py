@@ -95,3 +95,16 @@ def test_searching_an_hour_long_transcript_is_fast():
         assert finder.find(quote + " and then nothing like this was ever said") is None, "invented words"
         assert finder.find("a sentence that was never said on this show at all") is None
     assert time.perf_counter() - started < 5
+
+
+def test_a_word_too_many_does_not_drag_in_the_neighbouring_sentence():
+    match = find_quote("Speaker: Automate the savings so that willpower never enters into it at all.", SEGMENTS)
+    assert match is not None
+    assert match.text == "Automate the savings so that willpower never enters into it at all."
+    assert match.first_segment == 4 and match.speaker == "Ana Ruiz"
+
+
+def test_copied_share_tells_lifted_sentences_from_own_words():
+    finder = QuoteFinder(SEGMENTS)
+    assert finder.copied_share("Most people quit in year three, right before it starts paying off, she says.") > 0.7
+    assert finder.copied_share("Investors who stop saving early miss the years when growth accelerates.") == 0.0

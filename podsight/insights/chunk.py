@@ -38,27 +38,19 @@ def split_sentences(text: str) -> list[str]:
     return [piece for piece in (p.strip() for p in _SENTENCE_END.split(text)) if piece]
 
 
-def _pack(sentences: list[str], max_words: int) -> list[str]:
-    """Group sentences into pieces of at most `max_words`; a sentence longer than that (ASR text
-    without punctuation) is cut every `max_words` words so no piece is unbounded."""
+def _pieces(text: str, max_words: int) -> list[str]:
+    """The sentences of `text`; a sentence over `max_words` (ASR text without punctuation) is cut every
+    `max_words` words so that no piece is unbounded."""
     pieces: list[str] = []
-    current: list[str] = []
-    for sentence in sentences:
+    for sentence in split_sentences(text):
         words = sentence.split()
-        for start in range(0, len(words), max_words):
-            part = " ".join(words[start : start + max_words])
-            if current and word_count(" ".join(current)) + word_count(part) > max_words:
-                pieces.append(" ".join(current))
-                current = []
-            current.append(part)
-    if current:
-        pieces.append(" ".join(current))
+        pieces += [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
     return pieces
 
 
 def _split_one(segment: Segment, max_words: int) -> list[Segment]:
-    """Split one long segment; each piece's times are interpolated by its character position."""
-    pieces = _pack(split_sentences(segment.text), max_words)
+    """Split one long segment into sentences, with times interpolated by character position."""
+    pieces = _pieces(segment.text, max_words)
     total = sum(len(p) for p in pieces) or 1
     duration = max(segment.end - segment.start, 0.0)
     result: list[Segment] = []
@@ -72,10 +64,12 @@ def _split_one(segment: Segment, max_words: int) -> list[Segment]:
 
 
 def split_long_segments(segments: Sequence[Segment], max_words: int = 120) -> list[Segment]:
-    """Return the segments with every segment over `max_words` split at sentence boundaries.
+    """Return the segments with every segment over `max_words` split into its sentences.
 
     Publishers sometimes ship a whole episode as one block of text; without this, one "segment" would
-    be one enormous chunk and every quote would get the episode's start time.
+    be one enormous chunk, every quote would get the episode's start time, and an ad read inside it could
+    not be masked without hiding the talk around it. Sentences of one speaker are merged again into
+    lines when a chunk is rendered, so the split costs no prompt tokens.
     """
     result: list[Segment] = []
     for segment in segments:

@@ -33,20 +33,23 @@ from podsight.records import ExtractionReport, Insight, Segment
 log = logging.getLogger("podsight.insights")
 
 COPY_THRESHOLD = 85.0  # claim vs quote similarity above which the "claim" is the quote again
+COPIED_SHARE = 0.5  # share of a claim's 4-word runs found verbatim in the transcript: above it, a copy
 DUPLICATE_THRESHOLD = 85.0  # claim vs claim similarity above which two insights are one
 CLAIM_WORDS = (6, 90)
-# Segments are cut to about two sentences: lines of one speaker are merged again when rendered, so
-# this costs no tokens, and it gives quotes a precise time and ads inside a wall of text a tight mask.
+# Segments longer than this are split into sentences: lines of one speaker are merged again when
+# rendered, so it costs no tokens, and it gives quotes a precise time and ads in a wall of text a tight mask.
 PIECE_WORDS = 40
 # A claim must stand alone: these openings point at someone or something the reader never met.
 _DANGLING_START = re.compile(
     r"^(he|she|they|we|i|it's|this|that|these|those|his|her|their|our|my|him|them)\b", re.IGNORECASE
 )
+# The model sometimes copies a line's label ("[26] Luis: ...") into the quote.
+_LINE_LABEL = re.compile(r"^(?:\[\d+\]\s*)?(?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}:\s+)?")
 # Small models often prefix a quote with its attribution ("Luis Ortega predicts that ..."), which is
 # not in the transcript; the rest of the quote may well be.
 _ATTRIBUTION = re.compile(
-    r"^[\w .'-]{2,40}? (?:says|said|predicts|predicted|expects|argues|argued|notes|explains|explained|believes|thinks|"
-    r"claims|suggests|points out|adds|recalls|warns)(?: that)?[:,]?\s+",
+    r"^[\w .'-]{2,40}? (?:says|said|predicts|predicted|expects|argues|argued|notes|explains|explained|"
+    r"believes|thinks|claims|suggests|points out|adds|recalls|warns)(?: that)?[:,]?\s+",
     re.IGNORECASE,
 )
 _META = re.compile(
@@ -81,9 +84,7 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
         return f"claim describes the conversation, not an idea: '{_short(claim)}'"
     if looks_like_biography(claim):
         return f"claim is biography: '{_short(claim)}'"
-    if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD:
-        return f"claim copies the transcript: '{_short(claim)}'"
-    if finder.find(claim, min_score=92.0) is not None:
+    if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD or finder.copied_share(claim) > COPIED_SHARE:
         return f"claim copies the transcript: '{_short(claim)}'"
     return None
 
@@ -98,18 +99,42 @@ def _near_line(draft: Draft, chunk: Chunk) -> int:
 def _ground(draft: Draft, chunk: Chunk, finder: QuoteFinder, min_score: float) -> QuoteMatch | None:
     """Find the draft's quote, and failing that the quote without an attribution the model added."""
     near = _near_line(draft, chunk)
-    match = finder.find(draft.quote, near=near, min_score=min_score)
-    stripped = _ATTRIBUTION.sub("", draft.quote.strip(), count=1)
-    if match is None and stripped != draft.quote.strip():
+    quote = _LINE_LABEL.sub("", draft.quote.strip(), count=1)
+    match = finder.find(quote, near=near, min_score=min_score)
+    stripped = _ATTRIBUTION.sub("", quote, count=1)
+    if match is None and stripped != quote:
         match = finder.find(stripped, near=near, min_score=min_score)
     return match
 
 
-def _to_insight(draft: Draft, match: QuoteMatch, model: str) -> Insight:
+def _credit_speaker(claim: str, speaker: str | None, speakers: Sequence[str]) -> str:
+    """Fix a claim that opens with the wrong person ("Maya Chen believes ..." when the transcript shows
+    Luis Ortega said it): small models mix up the names in the header."""
+    if not speaker or speaker.split()[0] in claim:
+        return claim  # no one to credit, or the right person is named (perhaps alongside the other)
+    for other in speakers:
+        name = re.sub(r"\s*\(.*?\)", "", other).strip()  # hints may read "Maya Chen (host)"
+        if not name or name == speaker or speaker.startswith(name.split()[0]):
+            continue
+        # The full name, or the first name alone when a verb follows ("Maya says ...").
+        opening = re.match(rf"{re.escape(name)}\b|{re.escape(name.split()[0])}(?=\s+[a-z])", claim)
+        if opening:
+            return speaker + claim[opening.end() :]
+    return claim
+
+
+def _first_sentence(text: str) -> str:
+    """The `why` is asked for as one sentence; keep only the first when the model goes on."""
+    text = " ".join(text.split())
+    found = re.search(r"(?<=[.!?])\s", text)
+    return text[: found.start()] if found else text
+
+
+def _to_insight(draft: Draft, match: QuoteMatch, model: str, speakers: Sequence[str]) -> Insight:
     speaker = match.speaker or (draft.speaker.strip() if draft.speaker and draft.speaker.strip() else None)
     return Insight(
-        claim=" ".join(draft.claim.split()),
-        why=" ".join(draft.why.split()),
+        claim=_credit_speaker(" ".join(draft.claim.split()), speaker, speakers),
+        why=_first_sentence(draft.why),
         speaker=speaker,
         quote=match.text,
         kind=draft.kind,
@@ -127,7 +152,9 @@ def _duplicate_of(insight: Insight, match: QuoteMatch, tally: _Tally) -> int | N
     chunks see it twice), or a near-identical claim."""
     quote, claim = normalise(insight.quote), normalise(insight.claim)
     for i, (other, other_match) in enumerate(tally.kept):
-        same_place = match.first_segment <= other_match.last_segment and other_match.first_segment <= match.last_segment
+        same_place = max(match.first_segment, other_match.first_segment) <= min(
+            match.last_segment, other_match.last_segment
+        )
         if same_place and fuzz.partial_ratio(quote, normalise(other.quote)) >= 90:
             return i
         if fuzz.token_sort_ratio(claim, normalise(other.claim)) > DUPLICATE_THRESHOLD:
@@ -135,9 +162,20 @@ def _duplicate_of(insight: Insight, match: QuoteMatch, tally: _Tally) -> int | N
     return None
 
 
-def _accept(draft: Draft, chunk: Chunk, finder: QuoteFinder, tally: _Tally, model: str, min_score: float) -> None:
+@dataclass(frozen=True)
+class _Context:
+    """What every draft of one episode is checked against."""
+
+    finder: QuoteFinder
+    model: str
+    min_score: float
+    speakers: tuple[str, ...]
+
+
+def _accept(draft: Draft, chunk: Chunk, context: _Context, tally: _Tally) -> None:
     """Check one draft and keep it, or record why it was dropped."""
-    match = _ground(draft, chunk, finder, min_score)
+    finder = context.finder
+    match = _ground(draft, chunk, finder, context.min_score)
     if match is None:
         tally.dropped.append(f"quote not found in transcript: '{_short(draft.quote)}'")
         return
@@ -145,7 +183,7 @@ def _accept(draft: Draft, chunk: Chunk, finder: QuoteFinder, tally: _Tally, mode
     if problem:
         tally.dropped.append(problem)
         return
-    insight = _to_insight(draft, match, model)
+    insight = _to_insight(draft, match, context.model, context.speakers)
     twin = _duplicate_of(insight, match, tally)
     if twin is None:
         tally.kept.append((insight, match))
@@ -198,12 +236,12 @@ def extract_insights(
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
     chunks = chunk_segments(pieces, words=words, overlap_words=overlap_words, skip=skip)
-    finder = QuoteFinder(pieces, skip)
     speakers = tuple(speakers_hint) or _named_speakers(pieces)
+    context = _Context(QuoteFinder(pieces, skip), llm.name, min_quote_score, speakers)
     tally = _Tally()
     for chunk in chunks:
         for draft in _ask(llm, chunk, pieces, per_chunk, speakers, tally):
-            _accept(draft, chunk, finder, tally, llm.name, min_quote_score)
+            _accept(draft, chunk, context, tally)
         if progress:
             progress(chunk.index + 1, len(chunks))
     return ExtractionReport(

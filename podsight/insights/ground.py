@@ -74,23 +74,30 @@ class _Haystack:
     """Normalised text of some segments, joined, with each word's place in the original segments."""
 
     def __init__(self, segment_words: dict[int, list[tuple[str, int, int]]], indices: Sequence[int]):
-        parts: list[str] = []
+        self.parts: list[str] = []  # the normalised words
         self.words: list[_Word] = []
         self.positions: list[int] = []  # start of each word in self.text
         position = 0
         for index in indices:
             for word, start, end in segment_words[index]:
-                parts.append(word)
+                self.parts.append(word)
                 self.words.append(_Word(index, start, end))
                 self.positions.append(position)
                 position += len(word) + 1
-        self.text = " ".join(parts)
+        self.text = " ".join(self.parts)
 
-    def span(self, start: int, end: int) -> tuple[_Word, _Word]:
-        """The first and last whole words touched by characters start..end of self.text."""
-        first = bisect.bisect_right(self.positions, start) - 1
-        last = bisect.bisect_right(self.positions, max(end - 1, start)) - 1
-        return self.words[max(first, 0)], self.words[max(last, 0)]
+    def span(self, start: int, end: int, needle: str) -> tuple[_Word, _Word]:
+        """The first and last whole words touched by characters start..end of self.text, without edge
+        words that are not in the needle: the alignment window has the needle's length, so a quote
+        with a word too many at one end drags a word of the neighbouring sentence in at the other."""
+        first = max(bisect.bisect_right(self.positions, start) - 1, 0)
+        last = max(bisect.bisect_right(self.positions, max(end - 1, start)) - 1, 0)
+        wanted = set(needle.split())
+        while first < last and self.parts[first] not in wanted:
+            first += 1
+        while last > first and self.parts[last] not in wanted:
+            last -= 1
+        return self.words[first], self.words[last]
 
 
 def _expand_end(text: str, end: int) -> int:
@@ -137,6 +144,7 @@ class QuoteFinder:
         self.allowed = [i for i in range(len(segments)) if not (skip and skip[i])]
         self._words = {i: _words(segments[i].text) for i in self.allowed}
         self._everything = _Haystack(self._words, self.allowed)
+        self._grams: set[tuple[str, ...]] | None = None
 
     def find(self, quote: str, *, near: int | None = None, min_score: float = 88.0) -> QuoteMatch | None:
         """Find `quote`; None when it is too short (< 6 words) or not there. Looks within `window`
@@ -151,13 +159,25 @@ class QuoteFinder:
                 return match
         return self._search(needle, self._everything, min_score)
 
+    def copied_share(self, text: str, n: int = 4) -> float:
+        """Share of the text's word n-grams that stand verbatim in the transcript: near 0 for a claim
+        in the model's own words, near 1 for sentences lifted from the transcript."""
+        words = normalise(text).split()
+        grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+        if not grams:
+            return 0.0
+        if self._grams is None:
+            parts = self._everything.parts
+            self._grams = {tuple(parts[i : i + n]) for i in range(len(parts) - n + 1)}
+        return len(grams & self._grams) / len(grams)
+
     def _search(self, needle: str, haystack: _Haystack, min_score: float) -> QuoteMatch | None:
         if not haystack.text or len(haystack.text) < len(needle) * 0.9:
             return None
         found = fuzz.partial_ratio_alignment(needle, haystack.text, score_cutoff=min_score)
         if found is None or found.score < min_score:
             return None
-        first, last = haystack.span(found.dest_start, found.dest_end)
+        first, last = haystack.span(found.dest_start, found.dest_end, needle)
         start_segment, end_segment = self.segments[first.segment], self.segments[last.segment]
         return QuoteMatch(
             text=_original_text(self.segments, first, last),

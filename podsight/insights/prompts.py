@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-PROMPT_VERSION = "extract-v2"
+PROMPT_VERSION = "extract-v4"
 
 KINDS = ("claim", "prediction", "advice", "data_point", "story")
 Kind = Literal["claim", "prediction", "advice", "data_point", "story"]

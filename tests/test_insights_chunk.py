@@ -61,7 +61,7 @@ def test_lines_are_numbered_by_segment_index_with_the_speaker():
         Segment(4, 6, "Then loudly.", "Ben"),
     ]
     (chunk,) = chunk_segments(segments)
-    assert chunk.text.splitlines() == ["[0] Ana: Interest compounds quietly.", "[1] Very quietly.", "[2] Ben: Then loudly."]
+    assert chunk.text.splitlines() == ["Ana:", "[0] Interest compounds quietly.", "[1] Very quietly.", "Ben:", "[2] Then loudly."]
     assert (chunk.first, chunk.last, chunk.words) == (0, 2, 7)
 
 
@@ -71,10 +71,10 @@ def test_speakers_are_labelled_by_first_name_unless_ambiguous():
         "Ana Ruiz": "Ana Ruiz", "Ana Lopez": "Ana Lopez", "SPEAKER_01": "SPEAKER_01"}
 
 
-def test_short_cues_of_one_speaker_share_a_line():
-    cues = [Segment(i, i + 1, f"cue {i} words", "Ana") for i in range(6)]
+def test_one_speaker_label_per_turn_and_one_line_per_segment():
+    cues = [Segment(i, i + 1, f"cue {i} words", "Ana") for i in range(3)] + [Segment(3, 4, "reply", "Ben")]
     (chunk,) = chunk_segments(cues)
-    assert chunk.text == "[0] Ana: cue 0 words cue 1 words cue 2 words cue 3 words cue 4 words cue 5 words"
+    assert chunk.text == "Ana:\n[0] cue 0 words\n[1] cue 1 words\n[2] cue 2 words\nBen:\n[3] reply"
 
 
 def test_a_tiny_last_chunk_is_folded_into_the_one_before():

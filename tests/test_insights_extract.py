@@ -96,7 +96,7 @@ def test_the_prompt_has_numbered_lines_without_the_ad_or_the_intro():
     system, user = llm.calls[0][0]["content"], llm.calls[0][1]["content"]
     assert "at most 2 ideas" in system.lower()
     assert "Speakers: Maya Chen (host), Luis Ortega (guest)" in user
-    assert re.search(r"^\[\d+\] Luis: The short answer", user, re.MULTILINE)
+    assert re.search(r"^Luis:\n(\[\d+\] .*\n)*\[\d+\] The short answer", user, re.MULTILINE)
     everything = "\n".join(call[1]["content"] for call in llm.calls)
     assert "DreamWell" not in everything and "My guest today" not in everything and "rate and review" not in everything
 

@@ -134,30 +134,28 @@ def short_labels(speakers: set[str | None]) -> dict[str | None, str]:
     return {s: (label if taken.count(label) == 1 else (s or "").strip()) for s, label in firsts.items()}
 
 
-def render_lines(segments: Sequence[Segment], indices: Sequence[int], line_words: int = 60) -> str:
-    """Render segments as `[n] SPEAKER: text` lines.
+def render_lines(segments: Sequence[Segment], indices: Sequence[int]) -> str:
+    """Render segments as numbered lines, one sentence-sized segment each, with the speaker's label
+    written once per turn:
 
-    Consecutive segments of one speaker share a line (up to `line_words`), because caption-style
-    transcripts have 5-word cues and a label per cue would cost more tokens than the words themselves.
+        Marcus:
+        [14] It's the tired person changing the code.
+        [15] We pulled two years of our incident data ...
+
+    A line per sentence is what lets a small model copy a quote exactly (measured: with whole turns
+    as lines it paraphrased most quotes); a label per turn rather than per line keeps the token cost
+    of caption-style transcripts low.
     """
     labels = short_labels({segments[i].speaker for i in indices})
     lines: list[str] = []
-    label_index, speaker, parts = -1, None, []
+    speaker: object = object()  # matches no real speaker, so the first turn gets its label
     for i in indices:
         segment = segments[i]
-        if parts and (segment.speaker != speaker or word_count(" ".join(parts)) >= line_words):
-            lines.append(_line(label_index, labels[speaker], parts))
-            parts = []
-        if not parts:
-            label_index, speaker = i, segment.speaker
-        parts.append(" ".join(segment.text.split()))
-    if parts:
-        lines.append(_line(label_index, labels[speaker], parts))
+        if segment.speaker != speaker and labels[segment.speaker]:
+            lines.append(f"{labels[segment.speaker]}:")
+        speaker = segment.speaker
+        lines.append(f"[{i}] {' '.join(segment.text.split())}")
     return "\n".join(lines)
-
-
-def _line(index: int, label: str, parts: list[str]) -> str:
-    return f"[{index}] {label + ': ' if label else ''}{' '.join(parts)}"
 
 
 def chunk_segments(

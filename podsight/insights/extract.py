@@ -52,6 +52,9 @@ _ATTRIBUTION = re.compile(
     r"believes|thinks|claims|suggests|points out|adds|recalls|warns)(?: that)?[:,]?\s+",
     re.IGNORECASE,
 )
+# First person anywhere means the claim speaks from inside the conversation ("the results surprised us").
+# Case-sensitive on purpose: "US" is a country, not a pronoun.
+_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|us|[Oo]urs?|I|me|[Mm]y)\b")
 _META = re.compile(
     r"^(the )?(speaker|host|guest|interviewee|podcast|episode)s?\b|^in this (episode|podcast)", re.IGNORECASE
 )
@@ -80,6 +83,8 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
         return f"claim has {words} words (wanted {CLAIM_WORDS[0]}-{CLAIM_WORDS[1]}): '{_short(claim)}'"
     if _DANGLING_START.match(claim.strip()):
         return f"claim starts with a pronoun that points nowhere: '{_short(claim)}'"
+    if _FIRST_PERSON.search(claim):
+        return f"claim speaks in the first person, so it does not stand alone: '{_short(claim)}'"
     if _META.match(claim.strip()):
         return f"claim describes the conversation, not an idea: '{_short(claim)}'"
     if looks_like_biography(claim):

@@ -15,16 +15,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-PROMPT_VERSION = "extract-v4"
+PROMPT_VERSION = "extract-v5"
 
 KINDS = ("claim", "prediction", "advice", "data_point", "story")
 Kind = Literal["claim", "prediction", "advice", "data_point", "story"]
 
-_SYSTEM = """Find the key ideas in this podcast excerpt. Lines are `[n] SPEAKER: text`.
+_SYSTEM = """Find the key ideas in this podcast excerpt. Each line is `[n] sentence`, under its speaker's name.
 Skip greetings, small talk, guest biographies and ads.
 For each idea:
-- quote: 1-2 sentences copied word for word from line n, nothing added
-- line: n
+- line: the number n of the line that states the idea
+- quote: the text of line n, copied exactly
 - claim: the idea in your own words with its specifics (numbers, names, reasons), 1-3 sentences \
 that a stranger to the show understands. Name the subject; never start with he, she, they, we or this.
 - why: why it matters, under 20 words
@@ -36,8 +36,8 @@ At most {limit} ideas, the most important first; none if nothing is substantive.
 class Draft(BaseModel):
     """One insight as the model proposes it, before the code checks it."""
 
+    line: int = Field(ge=0)  # first: picking a line, then copying it, keeps the quote verbatim
     quote: str = Field(min_length=10, max_length=240)
-    line: int = Field(ge=0)
     speaker: str | None = Field(default=None, max_length=60)
     claim: str = Field(min_length=20, max_length=300)
     why: str = Field(max_length=200)

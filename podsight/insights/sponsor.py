@@ -50,8 +50,8 @@ _HOUSEKEEPING = re.compile(
 )
 # Introductions and small talk anywhere in the episode.
 _INTRO = re.compile(
-    r"\bmy guests? (?:today|this week|on the show)|\bjoining (?:me|us) (?:today|now|this week)|"
-    r"\bwelcome (?:back )?to (?:the )?(?:show|podcast|program)|\bthanks? (?:you )?for having me|"
+    r"\bmy guests? (?:today|this week|on the show|is|are)\b|\bjoining (?:me|us) (?:today|now|this week)|"
+    r"\bwelcome (?:back )?to\b|\bthanks? (?:you )?for having me|"
     r"\bi'?m your host\b|\bthanks? (?:you )?for (?:coming on|joining (?:me|us))|"
     r"\bgreat to (?:have|be) (?:you )?(?:here|on)|\bwhere can (?:people|listeners|folks|we) find you|"
     r"\byou can find (?:me|us) (?:on|at)\b",

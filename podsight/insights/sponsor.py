@@ -130,11 +130,18 @@ def _intro_limit(segments: Sequence[Segment], share: float = 0.08, minimum_words
 
 
 def intro_mask(segments: Sequence[Segment]) -> list[bool]:
-    """True for introductions and small talk anywhere, and for guest biography near the start."""
+    """True for introductions and small talk anywhere, and for guest biography near the start.
+
+    Near the start, the rest of the turn in which the host introduces the guest is biography too
+    ("My guest is Tomas. He spent eight years as a backend engineer ..."), whatever its wording.
+    """
     limit = _intro_limit(segments)
-    return [
-        bool(_INTRO.search(s.text)) or (i < limit and bool(_BIO.search(s.text))) for i, s in enumerate(segments)
-    ]
+    mask = [bool(_INTRO.search(s.text)) or (i < limit and bool(_BIO.search(s.text))) for i, s in enumerate(segments)]
+    for i in range(1, min(limit, len(segments))):
+        same_turn = segments[i].speaker is not None and segments[i].speaker == segments[i - 1].speaker
+        if mask[i - 1] and same_turn:
+            mask[i] = True
+    return mask
 
 
 def skip_mask(segments: Sequence[Segment]) -> list[bool]:

@@ -30,7 +30,8 @@ class StageProgress:
         self._progress.stop()
 
     def start(self, label: str, total: int) -> None:
-        self._task = self._progress.add_task(label, total=total, note="")
+        """A new bar; none for a stage with nothing to do (an empty bar only adds noise)."""
+        self._task = self._progress.add_task(label, total=total, note="") if total else None
 
     def advance(self, n: float = 1, note: str | None = None) -> None:
         if self._task is not None:

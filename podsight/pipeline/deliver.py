@@ -28,9 +28,10 @@ IN_FLIGHT_NOTE = "the run stopped while this email was being sent: it may have a
 def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> dict[str, int]:
     """Send every pending delivery that is due. Failures stay pending with a backoff, then `failed`."""
     with store.session() as session:
-        session.execute(
-            update(Delivery).where(Delivery.status == "sending").values(status="unknown", last_error=IN_FLIGHT_NOTE)
-        )
+        in_flight = update(Delivery).where(Delivery.status == "sending")
+        # an email may have left before the crash; a file is simply written again
+        session.execute(in_flight.where(Delivery.channel == "email").values(status="unknown", last_error=IN_FLIGHT_NOTE))
+        session.execute(in_flight.where(Delivery.channel != "email").values(status="pending"))
         due = list(session.scalars(
             select(Delivery.id).where(
                 Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
@@ -56,7 +57,7 @@ def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: dateti
         history = _recent_digests(session, settings, delivery.digest.subscriber) if channel == "file" else []
     try:
         target = _send(settings, channel, digest, history)
-    except DeliveryError as exc:
+    except (DeliveryError, OSError) as exc:  # OSError: the digest folder cannot be written
         _mark_failed(store, settings, delivery_id, str(exc), now)
         return False
     with store.session() as session:

@@ -46,6 +46,13 @@ class Settings(BaseModel):
     max_episode_age_days: float = Field(7.0, gt=0, description="Older episodes are recorded but not processed.")
     max_attempts: int = Field(5, ge=1, description="Tries per episode stage before it is marked failed.")
 
+    # Speech-to-text (episodes without a publisher transcript)
+    asr_enabled: bool = Field(True, description="Transcribe audio when a feed publishes no transcript.")
+    asr_model: str = Field("whisper-base", description="whisper-base, whisper-tiny.en, or a CTranslate2 model folder.")
+    asr_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU int8.")
+    asr_language: str | None = Field(None, description="Spoken language (e.g. en); unset: detected per episode.")
+    max_audio_bytes: int = Field(600 * 1024 * 1024, gt=0, description="Size cap for one episode's audio.")
+
     # Language model
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1. Unset: embedded model."

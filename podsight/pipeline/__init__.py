@@ -1,6 +1,6 @@
 """The daily run: stages in order, each idempotent and resumable. Safe to call from cron.
 
-feeds -> episodes -> transcripts -> insights -> ranking -> digests -> delivery
+feeds -> episodes -> transcripts (publisher, else speech-to-text) -> insights -> ranking -> digests -> delivery
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from podsight.config import Settings
 from podsight.errors import PodsightError
 from podsight.store.db import Store
 
+from .asr import speech_to_text
 from .deliver import deliver
 from .digest import build_digests
 from .extract import extract
 from .scan import scan
 from .transcribe import fetch_transcripts
 
-STAGES = ("scan", "transcripts", "insights", "digests", "deliver")
+STAGES = ("scan", "transcripts", "asr", "insights", "digests", "deliver")
 
 
 @contextmanager
@@ -55,6 +56,8 @@ def run(
             summary["scan"] = scan(store, settings, now, progress)
         if "transcripts" in stages:
             summary["transcripts"] = fetch_transcripts(store, settings, progress)
+        if "asr" in stages:
+            summary["asr"] = speech_to_text(store, settings, progress)
         if "insights" in stages:
             summary["insights"] = extract(store, settings, progress)
         if "digests" in stages:

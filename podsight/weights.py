@@ -86,3 +86,28 @@ def marker_matches(target: Path, sha256: str) -> bool:
         return False
     expected = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
     return marker == expected
+
+
+def verify_in_place(
+    model: Path, sha256: str, marker: Path, name: str, error: type[PodsightError] = PodsightError
+) -> None:
+    """Hash a model shipped whole, where pip put it, once; a marker (size, mtime, hash) kept in the cache,
+    since site-packages may not be writable, skips the hash afterwards."""
+    stat = model.stat()
+    expected = {"path": str(model), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    try:
+        if json.loads(marker.read_text(encoding="utf-8")) == expected:
+            return
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with model.open("rb") as src:
+        while block := src.read(_COPY_BLOCK):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise error(
+            f"model {name!r}: {model} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
+            "reinstall its package (pip install --force-reinstall ...)"
+        )
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(expected), encoding="utf-8")

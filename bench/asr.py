@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import resource
 import shutil
 import subprocess
@@ -47,18 +46,6 @@ def speak(text: str, folder: Path) -> Path:
     wav = folder / "speech.wav"
     subprocess.run(["espeak-ng", "-s", str(WORDS_PER_MINUTE), "-f", str(folder / "script.txt"), "-w", str(wav)], check=True)
     return wav
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length (case and punctuation ignored)."""
-    ref, hyp = (re.findall(r"[a-z0-9']+", s.lower()) for s in (reference, hypothesis))
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        current = [i]
-        for j, h in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / max(len(ref), 1)
 
 
 def run_podsight(model: str, audio: str, out, beam_size: int = 1) -> None:
@@ -107,6 +94,7 @@ def main() -> None:
         reference = script_words(args.minutes)
         audio = speak(reference, Path(tmp))
         from podsight.asr import probe_duration
+        from podsight.asr.metrics import word_error_rate
 
         seconds = probe_duration(audio)
         print(f"{seconds / 60:.1f} min of espeak-ng speech, {len(reference.split())} words\n")

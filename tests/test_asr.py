@@ -16,6 +16,7 @@ from podsight.asr import (
     transcribe_episode,
 )
 from podsight.asr.audio import SAMPLE_RATE, pcm_windows
+from podsight.asr.metrics import word_error_rate
 from podsight.asr.weights import WhisperPackage
 from podsight.asr.whisper import WhisperTranscriber
 from podsight.errors import FetchError
@@ -30,17 +31,6 @@ MPEG = {"Content-Type": "audio/mpeg"}
 def fetch(url: str, dest: Path, **kwargs) -> Path:
     options = {"max_bytes": 10_000_000, "timeout_s": 2.0, "user_agent": "podsight-test", "backoff_s": 0.01}
     return download_audio(url, dest, **(options | kwargs))
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length, after lowercasing and dropping punctuation."""
-    ref, hyp = (re.findall(r"[a-z0-9']+", text.lower()) for text in (reference, hypothesis))
-    row = list(range(len(hyp) + 1))
-    for i, ref_word in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, hyp_word in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ref_word != hyp_word))
-    return row[-1] / max(len(ref), 1)
 
 
 def test_word_error_rate():

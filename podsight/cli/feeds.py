@@ -13,7 +13,8 @@ from podsight.errors import PodsightError
 from podsight.feeds.opml import OpmlFeed, build_opml, parse_opml
 from podsight.http import fetch, make_client
 from podsight.store.models import Feed
-from podsight.store.queries import add_feed, episode_counts, get_feed
+from podsight.store.queries import add_feed, get_feed
+from podsight.store.report import feed_health
 
 from .common import console, print_json, state
 
@@ -80,8 +81,7 @@ def export_opml(ctx: typer.Context, output: Path = typer.Option(None, "--output"
 def list_feeds(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The followed feeds with their health."""
     with state(ctx).store.session() as session:
-        counts = episode_counts(session)
-        rows = [_feed_info(f, counts.get(f.id, {})) for f in session.scalars(select(Feed).order_by(Feed.id))]
+        rows = feed_health(session)
     if as_json:
         return print_json(rows)
     table = Table("id", "title", "url", "status", "errors", "episodes")
@@ -89,11 +89,3 @@ def list_feeds(ctx: typer.Context, as_json: bool = typer.Option(False, "--json",
         table.add_row(str(r["id"]), r["title"] or "", r["url"], r["status"], str(r["consecutive_errors"]), str(sum(r["episodes"].values())))
     console.print(table)
 
-
-def _feed_info(feed: Feed, counts: dict[str, int]) -> dict:
-    return {
-        "id": feed.id, "url": feed.url, "title": feed.title, "status": feed.status,
-        "consecutive_errors": feed.consecutive_errors, "last_error": feed.last_error,
-        "last_checked_at": feed.last_checked_at, "last_ok_at": feed.last_ok_at,
-        "next_check_at": feed.next_check_at, "episodes": counts,
-    }

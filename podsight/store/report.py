@@ -8,14 +8,19 @@ from podsight.store.models import Delivery, DigestRow, Episode, Feed, Subscriber
 from podsight.store.queries import EPISODE_STATES, episode_counts
 
 
-def status_report(session) -> dict:
+def feed_health(session) -> list[dict]:
+    """Every followed feed with its health and its episodes per state (`feeds list`, `status`)."""
     counts = episode_counts(session)
-    feeds = [
-        {"id": f.id, "title": f.title, "url": f.url, "status": f.status, "consecutive_errors": f.consecutive_errors,
-         "last_error": f.last_error, "last_checked_at": f.last_checked_at, "next_check_at": f.next_check_at,
-         "episodes": counts.get(f.id, {})}
+    return [
+        {"id": f.id, "url": f.url, "title": f.title, "status": f.status, "consecutive_errors": f.consecutive_errors,
+         "last_error": f.last_error, "last_checked_at": f.last_checked_at, "last_ok_at": f.last_ok_at,
+         "next_check_at": f.next_check_at, "episodes": counts.get(f.id, {})}
         for f in session.scalars(select(Feed).order_by(Feed.id))
     ]
+
+
+def status_report(session) -> dict:
+    feeds = feed_health(session)
     totals = dict(session.execute(select(Episode.state, func.count()).group_by(Episode.state)).all())
     problems = [
         {"episode_id": e.id, "title": e.title, "state": e.state, "attempts": e.attempts, "error": e.last_error}

@@ -16,6 +16,7 @@ from podsight.store.queries import add_feed, add_subscriber, find_digest, get_su
 
 from .common import console, state
 from .digest import print_digest
+from .run import print_summary
 
 DEMO_EMAIL = "demo@example.com"
 
@@ -35,8 +36,7 @@ def demo(
         _follow(st, server.feed_urls)
         with StageProgress(console) as progress:
             summary = run_pipeline(st.store, st.settings, ignore_send_hour=True, progress=progress)
-    for name, counts in summary.items():
-        console.print(f"[bold]{name:<12}[/] " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print_summary(summary)
     _show(st)
     console.print(f"Done in {time.monotonic() - started:.0f} s. See `podsight --home {st.settings.home} status`.")
 

@@ -30,6 +30,11 @@ def run(
         )
     if as_json:
         return print_json(summary)
+    print_summary(summary)
+
+
+def print_summary(summary: dict[str, dict[str, int]]) -> None:
+    """One line per stage: what it did."""
     for name, counts in summary.items():
         console.print(f"[bold]{name:<12}[/] " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -16,7 +16,7 @@ from podsight.errors import FetchError
 from podsight.store.db import Store
 from podsight.store.models import Episode
 
-from .transcribe import save_segments
+from .transcribe import record_failure, store_transcript
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -58,15 +58,8 @@ def _transcribe_one(store: Store, settings: Settings, transcriber, episode_id: i
         )
     except (FetchError, AudioError, TranscriptionError) as exc:
         with store.session() as session:
-            episode = session.get(Episode, episode_id)
-            episode.attempts += 1
-            episode.last_error = f"speech-to-text: {exc}"
-            if episode.attempts >= settings.max_attempts:
-                episode.state = "failed"
+            record_failure(session.get(Episode, episode_id), settings, f"speech-to-text: {exc}")
         return False
     with store.session() as session:
-        episode = session.get(Episode, episode_id)
-        save_segments(session, episode_id, result.segments)
-        episode.state, episode.last_error, episode.attempts = "transcribed", None, 0
-        episode.transcript_source = f"asr:{result.model}"
+        store_transcript(session, session.get(Episode, episode_id), result.segments, source=f"asr:{result.model}")
     return True

@@ -74,15 +74,25 @@ def _store_outcome(session, settings: Settings, episode: Episode, outcome) -> st
     if outcome is None:
         episode.state, episode.last_error = "needs_asr", None
     elif isinstance(outcome, str):
-        episode.attempts += 1
-        episode.last_error = f"transcript: {outcome}"
-        if episode.attempts >= settings.max_attempts:
-            episode.state = "failed"
+        record_failure(episode, settings, f"transcript: {outcome}")
     else:
         url, segments = outcome
-        save_segments(session, episode.id, segments)
-        episode.state, episode.transcript_source, episode.last_error, episode.attempts = "transcribed", url, None, 0
+        store_transcript(session, episode, segments, source=url)
     return episode.state
+
+
+def record_failure(episode: Episode, settings: Settings, message: str) -> None:
+    """Keep the reason for `podsight status`; after settings.max_attempts tries the episode is `failed`."""
+    episode.attempts += 1
+    episode.last_error = message
+    if episode.attempts >= settings.max_attempts:
+        episode.state = "failed"
+
+
+def store_transcript(session, episode: Episode, segments: list[Segment], *, source: str) -> None:
+    """The episode now has a transcript (publisher's or speech-to-text): on to the insight stage."""
+    save_segments(session, episode.id, segments)
+    episode.state, episode.transcript_source, episode.last_error, episode.attempts = "transcribed", source, None, 0
 
 
 def save_segments(session, episode_id: int, segments: list[Segment]) -> None:

@@ -7,6 +7,7 @@ on a 2-core machine the two would starve each other (measured: llama.cpp slows t
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import select
 
@@ -35,19 +36,39 @@ def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str,
         if progress:
             progress.log(f"[red]speech-to-text skipped:[/] {exc}")
         return {**counts, "model_errors": 1}
-    if progress:
-        progress.start("Speech to text", len(todo))
-    for episode_id, audio_url in todo:
-        ok = _transcribe_one(store, settings, transcriber, episode_id, audio_url, progress)
+    for number, (episode_id, audio_url) in enumerate(todo, start=1):
+        on_audio = _AudioMeter(progress, f"Speech to text {number}/{len(todo)}")
+        ok = _transcribe_one(store, settings, transcriber, episode_id, audio_url, on_audio)
         counts["transcribed" if ok else "errors"] += 1
-        if progress:
-            progress.advance(note="")
     return counts
 
 
+class _AudioMeter:
+    """The `progress(done_s, total_s)` callback for one episode: drives an audio bar when a person
+    watches, and logs the speed when the episode is done (what a cron log should say)."""
+
+    def __init__(self, progress, label: str):
+        self.progress, self.label = progress, label
+        self.started = time.monotonic()
+        self.total_s: float | None = None
+        self.done_s = 0.0
+
+    def __call__(self, done_s: float, total_s: float) -> None:
+        if self.total_s is None and self.progress:
+            self.progress.start_audio(self.label, total_s)
+        self.total_s, self.done_s = total_s, done_s
+        if self.progress:
+            self.progress.audio(done_s)
+
+    def finished(self, episode_id: int) -> None:
+        elapsed = time.monotonic() - self.started
+        if self.done_s and elapsed > 0:
+            log.info("episode %d: %.1f min of audio in %.1f min (%.1fx real time)", episode_id,
+                     self.done_s / 60, elapsed / 60, self.done_s / elapsed)
+
+
 def _transcribe_one(store: Store, settings: Settings, transcriber, episode_id: int, audio_url: str | None,
-                    progress) -> bool:
-    on_audio = (lambda done, total: progress.note(f"{done / 60:.0f}/{total / 60:.0f} min of audio")) if progress else None
+                    on_audio: _AudioMeter) -> bool:
     try:
         if not audio_url:
             raise AudioError("the feed gives no audio enclosure for this episode")
@@ -60,6 +81,7 @@ def _transcribe_one(store: Store, settings: Settings, transcriber, episode_id: i
         with store.session() as session:
             record_failure(session.get(Episode, episode_id), settings, f"speech-to-text: {exc}")
         return False
+    on_audio.finished(episode_id)
     with store.session() as session:
         store_transcript(session, session.get(Episode, episode_id), result.segments, source=f"asr:{result.model}")
     return True

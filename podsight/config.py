@@ -52,6 +52,12 @@ class Settings(BaseModel):
     asr_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU int8.")
     asr_language: str | None = Field(None, description="Spoken language (e.g. en); unset: detected per episode.")
     max_audio_bytes: int = Field(600 * 1024 * 1024, gt=0, description="Size cap for one episode's audio.")
+    asr_base_url: str | None = Field(
+        None, description="OpenAI-compatible /v1 endpoint for speech-to-text (OpenAI, Groq, speaches). Unset: local Whisper."
+    )
+    asr_api_key: SecretStr | None = Field(None, description="Key for asr_base_url, if it needs one.")
+    asr_api_model: str = Field("whisper-1", description="The endpoint's speech model id, e.g. whisper-large-v3.")
+    asr_max_upload_mb: float = Field(25.0, gt=0, description="The endpoint's upload limit; longer audio is split on silence.")
 
     # Language model
     llm_base_url: str | None = Field(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -115,8 +116,43 @@ class InsightRow(Base):
     model: Mapped[str] = mapped_column(String(256))
     prompt_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The claim's sentence embedding (float16 bytes, see podsight.embed.index) and the model that made it;
+    # NULL until the links stage has run on this insight.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embed_model: Mapped[str | None] = mapped_column(String(128))
 
     episode: Mapped[Episode] = relationship()
+
+
+class InsightLink(Base):
+    """Two insights from different episodes that speak of the same thing. Stored once per pair, with the
+    lower id first. kind: related (same topic), corroborating (same claim), contradicting (opposite claims,
+    judged by the language model, whose one-line reason is kept)."""
+
+    __tablename__ = "insight_links"
+    __table_args__ = (UniqueConstraint("insight_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    similarity: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    judged_by: Mapped[str | None] = mapped_column(String(256))  # the model that judged the pair, if one did
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """A subscriber's thumbs up (+1) or down (-1) on an insight they were sent; the latest vote wins."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("subscriber_id", "insight_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    vote: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Subscriber(Base):

@@ -52,6 +52,7 @@ class Settings(BaseModel):
     asr_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU int8.")
     asr_language: str | None = Field(None, description="Spoken language (e.g. en); unset: detected per episode.")
     max_audio_bytes: int = Field(600 * 1024 * 1024, gt=0, description="Size cap for one episode's audio.")
+    asr_speakers: bool = Field(True, description="Tell voices apart and name them (host, guest) in ASR transcripts.")
     asr_base_url: str | None = Field(
         None, description="OpenAI-compatible /v1 endpoint for speech-to-text (OpenAI, Groq, speaches). Unset: local Whisper."
     )
@@ -75,10 +76,14 @@ class Settings(BaseModel):
     insights_per_chunk: int = Field(2, ge=1, le=5)
     min_quote_score: float = Field(88.0, ge=50, le=100, description="Fuzzy match needed to accept a quote.")
 
+    # Links between insights
+    embed_model: str = Field("all-minilm-l6-v2", description="Sentence embedding model for links, novelty and interests.")
+    link_judge_pairs: int = Field(40, ge=0, description="Closest pairs per run the LLM judges (0: similarity only).")
+
     # Ranking
     digest_size: int = Field(5, ge=1, le=50)
     max_per_episode: int = Field(2, ge=1)
-    novelty_threshold: float = Field(0.6, gt=0, le=1, description="Similarity above which an insight is old news.")
+    novelty_threshold: float = Field(0.72, gt=0, le=1, description="Claim cosine above which an insight is old news.")
 
     # Delivery
     base_url: str = Field("http://localhost:8000", description="Public URL of `podsight serve`, for links.")

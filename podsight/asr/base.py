@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from podsight.errors import PodsightError
-from podsight.records import Segment
+from podsight.records import Person, Segment
 
 # progress(audio seconds done, audio seconds in all); called from the transcribing thread.
 Progress = Callable[[float, float], None]
@@ -27,7 +27,7 @@ class TranscriptionResult:
     """What one transcription produced, with the model and options that produced it (to explain and
     reproduce it later)."""
 
-    segments: list[Segment]  # in time order; speaker is None (no diarization)
+    segments: list[Segment]  # in time order; speaker: a name, Host/Guest, "Speaker N", or None when voices do not separate
     language: str  # ISO 639-1 code, detected or as configured
     duration_s: float  # length of the audio
     model: str  # e.g. "whisper-base"
@@ -45,8 +45,10 @@ class Transcriber(Protocol):
     name: str  # model identity, stored with the transcript
 
     def transcribe(
-        self, path: Path, *, language: str | None = None, progress: Progress | None = None
+        self, path: Path, *, language: str | None = None, progress: Progress | None = None,
+        persons: Sequence[Person] = (),
     ) -> TranscriptionResult:
         """Transcribe the audio file at `path`. `language` (ISO 639-1, e.g. "en") skips detection.
+        `persons` (the feed's hosts and guests) help name the voices a backend tells apart.
         Raises AudioError for unusable audio, TranscriptionError when the backend cannot run."""
         ...

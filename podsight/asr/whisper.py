@@ -4,6 +4,8 @@ The audio is decoded a window at a time (`audio.pcm_windows`) and each window tr
 memory stays bounded on long episodes; the language found in the first window is kept for the rest.
 Silero VAD (shipped inside faster-whisper, no download) skips music and silence, and each 30-second
 piece is decoded without the previous text as prompt, which stops Whisper's repetition loops.
+With `speakers` on, each segment's voice features are taken from its window's samples while they are in
+memory, and the voices are clustered and named at the end (`podsight.asr.speakers`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from podsight.asr.audio import SAMPLE_RATE, pcm_windows, probe_duration
 from podsight.asr.base import Progress, TranscriptionError, TranscriptionResult
-from podsight.records import Segment
+from podsight.records import Person, Segment
 
 logger = logging.getLogger("podsight.asr")
 
@@ -57,15 +59,19 @@ class WhisperTranscriber:
 
     def __init__(self, model_dir: str | Path, *, name: str | None = None, device: str = "auto",
                  compute_type: str | None = None, cpu_threads: int = 0, vad: bool = True,
-                 beam_size: int = 1, batch_size: int = 0, window_s: float = 1200.0):
+                 beam_size: int = 1, batch_size: int = 0, window_s: float = 1200.0, speakers: bool = True,
+                 max_speakers: int = 2):
         """`model_dir`: a CTranslate2 model directory (see `weights.resolve_whisper_model`), or a
         faster-whisper model name it may download. `beam_size` 1 (greedy) measured about 25% faster than
         5 on 2 CPU cores, with word error 11.5% against 10%. `batch_size` > 0 uses faster-whisper's batched
         pipeline: on 2 cores only ~20% faster, and its segments are whole VAD chunks (up to 30 s), too
         coarse for quote timestamps; meant for GPUs. `cpu_threads` 0 means every core this process may use.
-        `window_s`: seconds of audio decoded and transcribed at a time (bounds memory)."""
-        if beam_size < 1 or batch_size < 0 or cpu_threads < 0 or window_s < 5:
-            raise TranscriptionError("beam_size must be >= 1, batch_size and cpu_threads >= 0, window_s >= 5")
+        `window_s`: seconds of audio decoded and transcribed at a time (bounds memory). `speakers`: tell
+        up to `max_speakers` voices apart and name them (measured: about 25 s of CPU per hour of audio on
+        2 cores, a few % of the transcription); speakers stay None when voices do not separate clearly."""
+        if beam_size < 1 or batch_size < 0 or cpu_threads < 0 or window_s < 5 or max_speakers < 2:
+            raise TranscriptionError("beam_size must be >= 1, batch_size and cpu_threads >= 0, window_s >= 5, "
+                                     "max_speakers >= 2")
         self.model_dir = str(model_dir)
         self.name = name or Path(self.model_dir).name
         self.device, self.compute_type = pick_device(device, compute_type)
@@ -73,6 +79,7 @@ class WhisperTranscriber:
         self.cpu_threads = cpu_threads or _available_cores()  # CTranslate2's own default is 4
         self.vad, self.beam_size = vad, beam_size
         self.batch_size, self.window_s = batch_size, window_s
+        self.speakers, self.max_speakers = speakers, max_speakers
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -81,16 +88,22 @@ class WhisperTranscriber:
         """The options in force, recorded with every result."""
         return {"device": self.device, "compute_type": self.compute_type, "cpu_threads": self.cpu_threads,
                 "beam_size": self.beam_size, "batch_size": self.batch_size, "vad": self.vad,
-                "condition_on_previous_text": False, "window_s": self.window_s}
+                "condition_on_previous_text": False, "window_s": self.window_s,
+                "speakers": self.max_speakers if self.speakers else 0}
 
-    def transcribe(self, path: Path, *, language: str | None = None,
-                   progress: Progress | None = None) -> TranscriptionResult:
-        """Transcribe `path`; see `podsight.asr.base.Transcriber`."""
+    def transcribe(self, path: Path, *, language: str | None = None, progress: Progress | None = None,
+                   persons: Sequence[Person] = ()) -> TranscriptionResult:
+        """Transcribe `path`; see `podsight.asr.base.Transcriber`. `persons` (the episode's
+        `podcast:person`s, or the show's author as host) help name the speakers."""
+        from podsight.asr import speakers
+
         total = probe_duration(path)  # fails fast on unusable audio, before the model loads
         model = self._load()
         language = self._check_language(model, language)
         segments: list[Segment] = []
+        voices = []  # one feature row per segment, taken while its window's samples are in memory
         for offset, samples in pcm_windows(Path(path), window_s=self.window_s):
+            first = len(segments)
             found, language = self._transcribe_window(model, samples, language)
             window_end = offset + len(samples) / SAMPLE_RATE
             for piece in found:  # Whisper may stamp past the end of the audio it was given: clamp
@@ -99,8 +112,13 @@ class WhisperTranscriber:
                     segments.append(Segment(start=round(start, 2), end=round(end, 2), text=piece.text.strip()))
                 if progress:
                     progress(min(end, total), total)
+            if self.speakers:
+                voices.append(speakers.voice_features(samples, segments[first:], offset))
             if progress:
                 progress(min(window_end, total), total)
+        if self.speakers and segments:
+            segments = speakers.label_speakers(segments, speakers.stack(voices), persons,
+                                               max_speakers=self.max_speakers)
         if progress:
             progress(total, total)
         return TranscriptionResult(segments=segments, language=language or "en", duration_s=total,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from podsight.asr import AudioError, TranscriptionError, load_transcriber, transcribe_episode
 from podsight.config import Settings
 from podsight.errors import FetchError
+from podsight.records import Person
 from podsight.store.db import Store
 from podsight.store.models import Episode
 
@@ -25,20 +26,21 @@ log = logging.getLogger("podsight.pipeline")
 def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str, int]:
     """Transcribe every episode waiting in `needs_asr`. The model loads only when there is work."""
     with store.session() as session:
-        todo = [(e.id, e.audio_url) for e in session.scalars(select(Episode).where(Episode.state == "needs_asr"))]
+        todo = [(e.id, e.audio_url, episode_persons(e)) for e in session.scalars(select(Episode).where(Episode.state == "needs_asr"))]
     counts = {"transcribed": 0, "errors": 0}
     if not todo or not settings.asr_enabled:
         return counts
     try:
-        transcriber = load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device)
+        transcriber = load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device,
+                                       speakers=settings.asr_speakers)
     except TranscriptionError as exc:  # a bad model setting: no episode's fault, so no attempt is spent
         log.error("speech-to-text skipped: %s", exc)
         if progress:
             progress.log(f"[red]speech-to-text skipped:[/] {exc}")
         return {**counts, "model_errors": 1}
-    for number, (episode_id, audio_url) in enumerate(todo, start=1):
+    for number, (episode_id, audio_url, persons) in enumerate(todo, start=1):
         on_audio = _AudioMeter(progress, f"Speech to text {number}/{len(todo)}")
-        ok = _transcribe_one(store, settings, transcriber, episode_id, audio_url, on_audio)
+        ok = _transcribe_one(store, settings, transcriber, (episode_id, audio_url, persons), on_audio)
         counts["transcribed" if ok else "errors"] += 1
     return counts
 
@@ -67,15 +69,23 @@ class _AudioMeter:
                      self.done_s / 60, elapsed / 60, self.done_s / elapsed)
 
 
-def _transcribe_one(store: Store, settings: Settings, transcriber, episode_id: int, audio_url: str | None,
-                    on_audio: _AudioMeter) -> bool:
+def episode_persons(episode: Episode) -> tuple[Person, ...]:
+    """Who speaks: the episode's `podcast:person`s, else the feed's author as the host (names voices)."""
+    persons = tuple(Person(p["name"], p.get("role") or "host") for p in episode.persons or [] if p.get("name"))
+    if not persons and episode.feed.author:
+        persons = (Person(episode.feed.author, "host"),)
+    return persons
+
+
+def _transcribe_one(store: Store, settings: Settings, transcriber, episode: tuple, on_audio: _AudioMeter) -> bool:
+    episode_id, audio_url, persons = episode
     try:
         if not audio_url:
             raise AudioError("the feed gives no audio enclosure for this episode")
         result = transcribe_episode(
             audio_url, transcriber, work_dir=settings.cache_dir / "audio", max_bytes=settings.max_audio_bytes,
             timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent, language=settings.asr_language,
-            progress=on_audio,
+            progress=on_audio, persons=persons,
         )
     except (FetchError, AudioError, TranscriptionError) as exc:
         with store.session() as session:

@@ -52,3 +52,27 @@ def test_audio_only_episodes_are_transcribed_and_bad_audio_is_stored(settings, s
     assert episodes["Broken"].state == "needs_asr" and "404" in episodes["Broken"].last_error
     assert episodes["Page"].state == "needs_asr" and "html" in episodes["Page"].last_error.lower()
     assert not list((settings.cache_dir / "audio").glob("asr-*")), "temporary audio must be removed"
+
+
+def test_an_openai_compatible_endpoint_transcribes_when_configured(settings, store):
+    """asr_base_url switches the stage to the API backend: here a real server on loopback that runs
+    Whisper tiny.en (tests/transcription_server.py), with an upload limit that forces three pieces."""
+    from transcription_server import TranscriptionServer
+
+    from podsight.asr import load_transcriber
+
+    tiny = load_transcriber("whisper-tiny.en", settings.cache_dir, device="cpu")
+    table: dict = {}
+    with serve(table) as base, TranscriptionServer(tiny, api_key="k", max_upload_bytes=30_000) as api:
+        settings.asr_base_url, settings.asr_api_key, settings.asr_max_upload_mb = api.base_url, "k", 0.03
+        table["/feed.xml"] = Static(body=feed(base), headers={"Content-Type": "application/rss+xml"})
+        table["/clip.mp3"] = Static(body=CLIP.read_bytes(), headers={"Content-Type": "audio/mpeg"})
+        with store.session() as session:
+            add_feed(session, base + "/feed.xml")
+        summary = run(store, settings, stages=("scan", "transcripts", "asr"), now=NOW)
+        uploads = len(api.requests)
+    assert summary["asr"]["transcribed"] == 1 and uploads >= 2
+    with store.session() as session:
+        farms = session.scalar(select(Episode).where(Episode.title == "Farms"))
+        text = " ".join(s.text for s in load_segments(session, farms.id)).lower()
+    assert farms.transcript_source == "asr:openai:whisper-1" and "rooftop" in text and "garden" in text

@@ -13,11 +13,12 @@ package to install when they are missing.
 from podsight.asr.audio import download_audio, probe_duration
 from podsight.asr.base import AudioError, Transcriber, TranscriptionError, TranscriptionResult
 from podsight.asr.episode import load_transcriber, transcribe_episode
+from podsight.asr.remote import OpenAITranscriber
 from podsight.asr.weights import DEFAULT_WHISPER, EMBEDDED_WHISPER, resolve_whisper_model
 from podsight.asr.whisper import WhisperTranscriber
 
 __all__ = [
-    "AudioError", "Transcriber", "TranscriptionError", "TranscriptionResult", "WhisperTranscriber",
+    "AudioError", "OpenAITranscriber", "Transcriber", "TranscriptionError", "TranscriptionResult", "WhisperTranscriber",
     "DEFAULT_WHISPER", "EMBEDDED_WHISPER", "download_audio", "load_transcriber", "probe_duration",
     "resolve_whisper_model", "transcribe_episode",
 ]

@@ -171,7 +171,7 @@ def _suffix(url: str) -> str:
     return suffix if suffix in AUDIO_SUFFIXES else ".audio"
 
 
-def _import_av() -> Any:
+def import_av() -> Any:
     try:
         import av
     except ImportError:
@@ -189,7 +189,7 @@ def probe_duration(path: Path) -> float:
         raise AudioError(f"cannot read audio file {path}: {exc.strerror}") from None
     if size == 0:
         raise AudioError(f"audio file {path.name} is empty (0 bytes)")
-    av = _import_av()
+    av = import_av()
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -250,7 +250,7 @@ def pcm_windows(path: Path, *, window_s: float = 1200.0, search_s: float = 10.0)
     search = int(min(search_s, window_s / 2) * SAMPLE_RATE)
     pending: list[Any] = []
     pending_len, offset = 0, 0
-    for chunk in _decode_pcm(path):
+    for chunk in decode_pcm(path):
         pending.append(chunk)
         pending_len += len(chunk)
         while pending_len >= window + frame:
@@ -269,12 +269,12 @@ def _quiet_cut(tail: Any, frame: int) -> int:
     return int(energy.argmin()) * frame + frame // 2
 
 
-def _decode_pcm(path: Path) -> Iterator[Any]:
+def decode_pcm(path: Path) -> Iterator[Any]:
     """Decode and resample to 16 kHz mono float32, a few seconds at a time. Undecodable frames are
     skipped (a glitch in a long episode should not cost the episode)."""
     import numpy as np
 
-    av = _import_av()
+    av = import_av()
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:

@@ -11,7 +11,8 @@ import time
 
 from sqlalchemy import select
 
-from podsight.asr import AudioError, TranscriptionError, load_transcriber, transcribe_episode
+from podsight.asr import (AudioError, OpenAITranscriber, Transcriber, TranscriptionError, load_transcriber,
+                          transcribe_episode)
 from podsight.config import Settings
 from podsight.errors import FetchError
 from podsight.records import Person
@@ -31,18 +32,32 @@ def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str,
     if not todo or not settings.asr_enabled:
         return counts
     try:
-        transcriber = load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device,
-                                       speakers=settings.asr_speakers)
+        transcriber = transcriber_for(settings)
     except TranscriptionError as exc:  # a bad model setting: no episode's fault, so no attempt is spent
         log.error("speech-to-text skipped: %s", exc)
         if progress:
             progress.log(f"[red]speech-to-text skipped:[/] {exc}")
         return {**counts, "model_errors": 1}
-    for number, (episode_id, audio_url, persons) in enumerate(todo, start=1):
-        on_audio = _AudioMeter(progress, f"Speech to text {number}/{len(todo)}")
-        ok = _transcribe_one(store, settings, transcriber, (episode_id, audio_url, persons), on_audio)
-        counts["transcribed" if ok else "errors"] += 1
+    try:
+        for number, (episode_id, audio_url, persons) in enumerate(todo, start=1):
+            on_audio = _AudioMeter(progress, f"Speech to text {number}/{len(todo)}")
+            ok = _transcribe_one(store, settings, transcriber, (episode_id, audio_url, persons), on_audio)
+            counts["transcribed" if ok else "errors"] += 1
+    finally:
+        if hasattr(transcriber, "close"):  # the API backend holds an HTTP connection pool
+            transcriber.close()
     return counts
+
+
+def transcriber_for(settings: Settings) -> Transcriber:
+    """The configured backend: an OpenAI-compatible endpoint when `asr_base_url` is set, else local Whisper."""
+    if settings.asr_base_url:
+        key = settings.asr_api_key.get_secret_value() if settings.asr_api_key else None
+        return OpenAITranscriber(settings.asr_base_url, api_key=key, model=settings.asr_api_model,
+                                 max_upload_bytes=int(settings.asr_max_upload_mb * 1_000_000),
+                                 user_agent=settings.user_agent, work_dir=settings.cache_dir / "audio")
+    return load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device,
+                            speakers=settings.asr_speakers)
 
 
 class _AudioMeter:

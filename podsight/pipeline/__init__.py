@@ -1,6 +1,7 @@
 """The daily run: stages in order, each idempotent and resumable. Safe to call from cron.
 
-feeds -> episodes -> transcripts (publisher, else speech-to-text) -> insights -> ranking -> digests -> delivery
+feeds -> episodes -> transcripts (publisher, else speech-to-text) -> insights -> links -> ranking -> digests
+-> delivery
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from .asr import speech_to_text
 from .deliver import deliver
 from .digest import build_digests
 from .extract import extract
+from .links import link_insights
 from .scan import scan
 from .transcribe import fetch_transcripts
 
-STAGES = ("scan", "transcripts", "asr", "insights", "digests", "deliver")
+STAGES = ("scan", "transcripts", "asr", "insights", "links", "digests", "deliver")
 
 
 @contextmanager
@@ -60,6 +62,8 @@ def run(
             summary["asr"] = speech_to_text(store, settings, progress)
         if "insights" in stages:
             summary["insights"] = extract(store, settings, progress)
+        if "links" in stages:
+            summary["links"] = link_insights(store, settings, progress)
         if "digests" in stages:
             summary["digests"] = build_digests(store, settings, now, ignore_send_hour=ignore_send_hour)
         if "deliver" in stages:

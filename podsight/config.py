@@ -132,7 +132,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if path is None and Path("podsight.toml").exists():
         path = Path("podsight.toml")
     if path is not None:
-        values.update(_read_toml(path))
+        values.update(read_toml(path))
     values.update(_read_env())
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
@@ -142,7 +142,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"invalid settings: {problems}") from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

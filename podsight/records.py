@@ -111,6 +111,18 @@ class ExtractionReport:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Another episode's insight linked to a digest item: the same claim elsewhere, or a dispute of it."""
+
+    show_title: str
+    episode_title: str
+    speaker: str | None
+    quote: str
+    url: str | None  # audio or episode page at the quote's second
+    reason: str = ""  # the judge's one-line reason, for a dispute
+
+
+@dataclass(frozen=True)
 class DigestItem:
     """One insight as it appears in a digest, with everything needed to render it."""
 
@@ -126,6 +138,10 @@ class DigestItem:
     episode_url: str | None  # audio or episode page, with a time fragment at the quote's second
     score: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    also_said: tuple[Source, ...] = ()  # the same claim in other episodes or shows
+    disputed_by: tuple[Source, ...] = ()  # claims elsewhere that contradict this one
+    vote_up_url: str | None = None  # signed feedback links
+    vote_down_url: str | None = None
 
 
 @dataclass(frozen=True)

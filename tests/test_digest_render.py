@@ -148,3 +148,34 @@ def test_token_expiry_and_unicode_subject():
     assert tokens.verify("k", "feedback", token, now=999) == "7:insight:9:ü"
     assert tokens.verify("k", "feedback", token, now=1000) is None
     assert all(c.isalnum() or c in "-_." for c in token)
+
+
+def linked_item() -> DigestItem:
+    from podsight.records import Source
+
+    return item(
+        also_said=(Source("Ledger Lines", "Ep 17", "Élise", "open models caught up", "https://l.example/17.mp3#t=60"),
+                   Source("Tokens", "Ep 41", None, "they are level now", None)),
+        disputed_by=(Source("Skeptics", "Ep 3", "Bo", "they are still far behind", "https://s.example/3.mp3#t=5",
+                            "one says level, the other far behind"),),
+        vote_up_url="https://podsight.example/feedback/up", vote_down_url="https://podsight.example/feedback/down",
+    )
+
+
+def test_every_format_shows_other_sources_disputes_and_vote_links():
+    page = lxml_html.fromstring(render_html(digest(linked_item())))
+    text = page.text_content()
+    assert "Also said on" in text and "Ledger Lines" in text and "Tokens" in text
+    assert "Disputed" in text and "still far behind" in text and "one says level" in text
+    assert page.xpath("//a[contains(., 'Yes')]/@href") == ["https://podsight.example/feedback/up"]
+    assert page.xpath("//a[contains(., 'No')]/@href") == ["https://podsight.example/feedback/down"]
+    plain = render_text(digest(linked_item()))
+    assert "Also said on: Ledger Lines; Tokens" in plain and "still far behind" in plain
+    assert "https://podsight.example/feedback/down" in plain
+    atom = render_atom([digest(linked_item())], feed_id="urn:x", title="t", self_url=None)
+    assert "Disputed" in atom and "Ledger Lines" in atom
+
+
+def test_an_item_without_links_shows_no_empty_sections():
+    text = lxml_html.fromstring(render_html(digest(item()))).text_content()
+    assert "Also said on" not in text and "Disputed" not in text and "Worth it" not in text

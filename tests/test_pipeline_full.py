@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -14,7 +15,7 @@ from servers import Static, serve
 from sqlalchemy import select
 
 from podsight.pipeline import run
-from podsight.store.models import Delivery, DigestRow, Episode, InsightRow
+from podsight.store.models import Delivery, DigestRow, Episode, Feedback, InsightLink, InsightRow
 from podsight.store.queries import add_feed, add_subscriber
 
 # the module, not the function of the same name that podsight.pipeline exports
@@ -165,3 +166,31 @@ def test_llm_endpoint_down_leaves_episodes_waiting(world):
         errors = [e for e in session.scalars(select(Episode.last_error)) if e]
     assert states == ["transcribed", "transcribed"]
     assert errors and "127.0.0.1:9" in errors[0]
+
+
+def test_same_claim_in_two_episodes_is_linked_sent_once_with_both_sources_and_votes_count(world, monkeypatch):
+    settings, store, sink = world
+    judge = json.dumps({"relation": "corroborating", "reason": "both report battery prices falling ninety percent"})
+    with FakeLLMServer([answer(GROUNDED), answer(GROUNDED), judge]) as llm:
+        settings.llm_base_url = llm.base_url
+        summary = run(store, settings, now=NOW)
+    assert summary["links"] == {"embedded": 2, "links": 1, "judged": 1}
+    with store.session() as session:
+        link = session.scalar(select(InsightLink))
+        assert (link.kind, link.judged_by is not None) == ("corroborating", True)
+    html = next(p for p in sink.messages[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert html.count("Falling battery pack prices") == 1  # the same claim appears once...
+    assert "Also said on" in html and "Buses 0" in html and "Buses 1" in html  # ...with both episodes
+    token = re.search(r"/feedback/([\w.-]+)", html)  # the first vote link is the thumbs up
+
+    from typer.testing import CliRunner
+
+    from podsight.cli import app
+
+    monkeypatch.setenv("PODSIGHT_SECRET_KEY", "test-secret")
+    result = CliRunner().invoke(app, ["--home", str(settings.home), "feedback", "--token", token.group(1)])
+    assert result.exit_code == 0, result.output
+    forged = CliRunner().invoke(app, ["--home", str(settings.home), "feedback", "--token", token.group(1) + "x"])
+    assert forged.exit_code == 1 and "not valid" in str(forged.exception)
+    with store.session() as session:
+        assert [(f.vote, f.subscriber_id) for f in session.scalars(select(Feedback))] == [(1, 1)]

@@ -7,7 +7,8 @@ import io
 
 from rich.console import Console
 
-from podsight.pipeline.progress import StageProgress, clock
+from podsight.pipeline.progress import StageProgress
+from podsight.timecode import clock
 
 
 class Clock:

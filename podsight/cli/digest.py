@@ -54,6 +54,12 @@ def print_digest(digest: Digest, why: bool = False) -> None:
         )
         if item.episode_url:
             body += f"\n  [link={item.episode_url}]{escape(item.episode_url)}[/]"
+        if item.also_said:
+            body += "\n[green]Also said on:[/] " + escape("; ".join(f"{s.show_title}: {s.episode_title}" for s in item.also_said))
+        for source in item.disputed_by:
+            body += (f"\n[red]Disputed[/] on {escape(source.show_title)}: “{escape(source.quote)}”"
+                     + (f" [dim]({escape(source.reason)})[/]" if source.reason else ""))
         if why:
             body += "\n[dim]picked: " + escape("; ".join(item.reasons)) + "[/]"
-        console.print(Panel(body, title=f"{n}. {item.kind.replace('_', ' ')}", title_align="left"))
+        title = f"{n}. {item.kind.replace('_', ' ')} [dim](insight {item.insight_id})[/]"
+        console.print(Panel(body, title=title, title_align="left"))

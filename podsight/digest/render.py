@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from podsight.records import Digest
+from podsight.timecode import clock as format_timestamp
 
 TEXT_WIDTH = 72
 KIND_LABELS = {
@@ -27,14 +28,6 @@ KIND_LABELS = {
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Everything XML 1.0 does not allow: C0 controls except tab/newline/CR, surrogates, U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def format_timestamp(seconds: float) -> str:
-    """Seconds as a player shows them: "12:34", or "1:02:03" from an hour on. Negative counts as 0."""
-    total = max(int(seconds or 0), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def timestamp_url(url: str | None, seconds: float) -> str | None:

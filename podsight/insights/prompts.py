@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from podsight.timecode import clock
+
 PROMPT_VERSION = "extract-v5"
 
 KINDS = ("claim", "prediction", "advice", "data_point", "story")
@@ -64,13 +66,6 @@ def answer_schema(limit: int) -> type[ExtractionAnswer]:
 def max_answer_tokens(limit: int) -> int:
     """A ceiling for one answer: the string caps bound an insight to about 150 tokens."""
     return 30 + 160 * limit
-
-
-def clock(seconds: float) -> str:
-    """`m:ss` or `h:mm:ss`, as shown in reasons and prompts."""
-    whole = int(max(seconds, 0))
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def build_messages(

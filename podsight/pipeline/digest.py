@@ -10,10 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from podsight.config import Settings
+from podsight.embed import Embedder, load_embedder, unpack_vector
 from podsight.rank import Candidate, Ranked, rank_day
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestItemRow, DigestRow, Episode, InsightRow, Subscriber
-from podsight.store.queries import followed_feed_ids, sent_insight_ids
+from podsight.store.queries import followed_feed_ids, same_claim_ids, sent_insight_ids
+
+from .preferences import insight_vectors, preferences
 
 
 def local_day(sub: Subscriber, now: datetime) -> tuple[str, int]:
@@ -22,15 +25,20 @@ def local_day(sub: Subscriber, now: datetime) -> tuple[str, int]:
     return local.date().isoformat(), local.hour
 
 
-def build_digests(store: Store, settings: Settings, now: datetime, *, ignore_send_hour: bool = False) -> dict[str, int]:
+def build_digests(store: Store, settings: Settings, now: datetime, *, ignore_send_hour: bool = False,
+                  embedder: Embedder | None = None) -> dict[str, int]:
     """For each active subscriber whose send hour has come: rank the new insights, store the digest."""
     with store.session() as session:
         subscriber_ids = list(session.scalars(select(Subscriber.id).where(Subscriber.status == "active")))
     counts = {"digests": 0, "items": 0}
+    if not subscriber_ids:
+        return counts
+    embedder = embedder or load_embedder(settings.embed_model)
     for sub_id in subscriber_ids:
         try:
             with store.session() as session:
-                digest = _build_one(session, settings, session.get(Subscriber, sub_id), now, ignore_send_hour)
+                sub = session.get(Subscriber, sub_id)
+                digest = _build_one(session, settings, sub, now, ignore_send_hour, embedder)
         except IntegrityError:  # another run made this digest at the same moment: theirs stands
             digest = None
         if digest is not None:
@@ -39,13 +47,14 @@ def build_digests(store: Store, settings: Settings, now: datetime, *, ignore_sen
     return counts
 
 
-def _build_one(session: Session, settings: Settings, sub: Subscriber, now: datetime, ignore_send_hour: bool):
+def _build_one(session: Session, settings: Settings, sub: Subscriber, now: datetime, ignore_send_hour: bool,
+               embedder: Embedder):
     day, hour = local_day(sub, now)
     if hour < sub.send_hour and not ignore_send_hour:
         return None
     if session.scalar(select(DigestRow.id).where(DigestRow.subscriber_id == sub.id, DigestRow.day == day)):
         return None  # today's digest exists: a rerun never makes a second one
-    picked = _rank_for(session, settings, sub, now)
+    picked = _rank_for(session, settings, sub, now, embedder)
     if not picked:
         return None
     digest = DigestRow(subscriber_id=sub.id, day=day, created_at=now)
@@ -64,7 +73,7 @@ def _channels(settings: Settings) -> list[str]:
     return ["file", "email"] if settings.smtp_host else ["file"]
 
 
-def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: datetime) -> list[Ranked]:
+def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: datetime, embedder: Embedder) -> list[Ranked]:
     sent = sent_insight_ids(session, sub.id)
     since = now - timedelta(days=settings.max_episode_age_days)
     rows = session.execute(
@@ -72,16 +81,25 @@ def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: dateti
         .join(Episode)
         .where(Episode.feed_id.in_(followed_feed_ids(session, sub)), Episode.first_seen_at >= since)
     ).all()
+    rows = [(row, feed_id, published) for row, feed_id, published in rows if row.id not in sent]
+    same = same_claim_ids(session, [row.id for row, _, _ in rows])
     candidates = [
         Candidate(
             insight_id=row.id, episode_id=row.episode_id, show_id=feed_id, claim=row.claim, kind=row.kind,
             importance=row.importance, published_ts=published.timestamp() if published else None,
+            vector=_vector(row, embedder), same_as=frozenset(same.get(row.id, ())),
         )
         for row, feed_id, published in rows
-        if row.id not in sent
     ]
-    already_sent = list(session.scalars(select(InsightRow.claim).where(InsightRow.id.in_(sent)))) if sent else []
     return rank_day(
-        candidates, already_sent, size=settings.digest_size, max_per_episode=settings.max_per_episode,
-        novelty_threshold=settings.novelty_threshold,
+        candidates, insight_vectors(session, sent, embedder), sent_ids=frozenset(sent),
+        preferences=preferences(session, sub, embedder), size=settings.digest_size,
+        max_per_episode=settings.max_per_episode, novelty_threshold=settings.novelty_threshold,
     )
+
+
+def _vector(row: InsightRow, embedder: Embedder):
+    """The stored embedding; None (left out, with a warning) until the links stage has embedded it."""
+    if row.embedding is None or row.embed_model != embedder.name:
+        return None
+    return unpack_vector(row.embedding, embedder.dim)

@@ -1,12 +1,16 @@
-"""Turning stored digest rows into the `Digest` record that renderers and senders take."""
+"""Turning stored digest rows into the `Digest` record that renderers and senders take: each item with
+the other episodes that said the same, the claims that dispute it, and signed vote links."""
 
 from __future__ import annotations
 
 from podsight.config import Settings
 from podsight.digest.render import timestamp_url
-from podsight.digest.tokens import sign
-from podsight.records import Digest, DigestItem
-from podsight.store.models import DigestRow
+from podsight.digest.tokens import sign, verify
+from podsight.records import Digest, DigestItem, Source
+from podsight.store.models import DigestRow, InsightRow
+from podsight.store.queries import links_of
+
+MAX_SOURCES = 4  # per item and kind: enough to show agreement, short enough for an email
 
 
 def unsubscribe_url(settings: Settings, email: str) -> str:
@@ -14,26 +18,54 @@ def unsubscribe_url(settings: Settings, email: str) -> str:
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
 
 
+def vote_url(settings: Settings, subscriber_id: int, insight_id: int, vote: int) -> str:
+    """A link that records a thumbs up (vote 1) or down (-1) for one subscriber and insight."""
+    token = sign(settings.secret_key.get_secret_value(), "feedback", f"{subscriber_id}:{insight_id}:{vote}")
+    return f"{settings.base_url.rstrip('/')}/feedback/{token}"
+
+
 def digest_record(session, settings: Settings, row: DigestRow) -> Digest:
-    items = tuple(_item(item) for item in row.items)
+    items = tuple(_item(session, settings, item, row.subscriber_id) for item in row.items)
     email = row.subscriber.email
     return Digest(subscriber_email=email, day=row.day, items=items, unsubscribe_url=unsubscribe_url(settings, email))
 
 
-def _item(item) -> DigestItem:
-    insight = item.insight
+def _source(insight: InsightRow, reason: str = "") -> Source:
     episode = insight.episode
+    return Source(show_title=episode.feed.title or episode.feed.url, episode_title=episode.title,
+                  speaker=insight.speaker, quote=insight.quote,
+                  url=timestamp_url(episode.audio_url or episode.link, insight.start_s), reason=reason)
+
+
+def _linked(session, insight_id: int) -> tuple[tuple[Source, ...], tuple[Source, ...]]:
+    same, disputes = [], []
+    for link, other in links_of(session, insight_id):
+        if link.kind == "corroborating" and len(same) < MAX_SOURCES:
+            same.append(_source(other))
+        elif link.kind == "contradicting" and len(disputes) < MAX_SOURCES:
+            disputes.append(_source(other, link.reason))
+    return tuple(same), tuple(disputes)
+
+
+def _item(session, settings: Settings, item, subscriber_id: int) -> DigestItem:
+    insight = item.insight
+    main = _source(insight)
+    also_said, disputed_by = _linked(session, insight.id)
     return DigestItem(
-        insight_id=insight.id,
-        claim=insight.claim,
-        why=insight.why,
-        quote=insight.quote,
-        speaker=insight.speaker,
-        kind=insight.kind,
-        start_s=insight.start_s,
-        show_title=episode.feed.title or episode.feed.url,
-        episode_title=episode.title,
-        episode_url=timestamp_url(episode.audio_url or episode.link, insight.start_s),
-        score=item.score,
-        reasons=tuple(item.reasons or ()),
+        insight_id=insight.id, claim=insight.claim, why=insight.why, quote=insight.quote, speaker=insight.speaker,
+        kind=insight.kind, start_s=insight.start_s, show_title=main.show_title, episode_title=main.episode_title,
+        episode_url=main.url, score=item.score, reasons=tuple(item.reasons or ()),
+        also_said=also_said, disputed_by=disputed_by,
+        vote_up_url=vote_url(settings, subscriber_id, insight.id, 1),
+        vote_down_url=vote_url(settings, subscriber_id, insight.id, -1),
     )
+
+
+def read_vote_token(settings: Settings, token: str) -> tuple[int, int, int] | None:
+    """(subscriber id, insight id, vote) from a link made by `vote_url`; None for a bad or forged token."""
+    subject = verify(settings.secret_key.get_secret_value(), "feedback", token)
+    try:
+        subscriber_id, insight_id, vote = (int(part) for part in (subject or "").split(":"))
+    except ValueError:
+        return None
+    return (subscriber_id, insight_id, vote) if vote in (1, -1) else None

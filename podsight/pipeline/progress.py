@@ -13,12 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-
-def clock(seconds: float) -> str:
-    """Seconds as h:mm:ss (or m:ss under an hour), the way players show a position."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+from podsight.timecode import clock
 
 
 class _CountColumn(ProgressColumn):

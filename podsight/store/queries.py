@@ -9,7 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from podsight.errors import PodsightError
-from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, Subscriber, Subscription
+from podsight.store.models import (DigestItemRow, DigestRow, Episode, Feed, Feedback, InsightLink, InsightRow, Subscriber,
+                                   Subscription)
 
 EPISODE_STATES = ("new", "needs_asr", "transcribed", "extracted", "failed", "skipped")
 
@@ -111,3 +112,48 @@ def get_subscriber(session: Session, email: str | None) -> Subscriber:
     if len(subs) != 1:
         raise PodsightError("there is not exactly one subscriber: name one with --subscriber EMAIL")
     return subs[0]
+
+
+def same_claim_ids(session: Session, insight_ids: list[int]) -> dict[int, set[int]]:
+    """For each insight, the insights the links stage found saying the same thing (corroborating)."""
+    if not insight_ids:
+        return {}
+    wanted = set(insight_ids)
+    rows = session.execute(
+        select(InsightLink.insight_id, InsightLink.other_id).where(
+            InsightLink.kind == "corroborating",
+            or_(InsightLink.insight_id.in_(wanted), InsightLink.other_id.in_(wanted)),
+        )
+    )
+    same: dict[int, set[int]] = {}
+    for a, b in rows:
+        same.setdefault(a, set()).add(b)
+        same.setdefault(b, set()).add(a)
+    return same
+
+
+def links_of(session: Session, insight_id: int) -> list[tuple[InsightLink, InsightRow]]:
+    """Every link of one insight with the insight at its other end, closest first."""
+    rows = session.execute(
+        select(InsightLink, InsightRow)
+        .join(InsightRow, or_(
+            (InsightLink.insight_id == insight_id) & (InsightRow.id == InsightLink.other_id),
+            (InsightLink.other_id == insight_id) & (InsightRow.id == InsightLink.insight_id),
+        ))
+        .order_by(InsightLink.similarity.desc())
+    )
+    return [(link, other) for link, other in rows]
+
+
+def record_vote(session: Session, subscriber_id: int, insight_id: int, vote: int) -> Feedback:
+    """Store a thumbs up (+1) or down (-1); voting again replaces the earlier vote."""
+    if vote not in (1, -1):
+        raise ValueError(f"a vote is +1 or -1, got {vote}")
+    row = session.scalar(select(Feedback).where(Feedback.subscriber_id == subscriber_id,
+                                                Feedback.insight_id == insight_id))
+    if row is None:
+        row = Feedback(subscriber_id=subscriber_id, insight_id=insight_id, vote=vote)
+        session.add(row)
+    else:
+        row.vote = vote
+    return row

@@ -8,7 +8,7 @@ import typer
 
 from podsight.errors import PodsightError
 
-from . import demo, digest, feeds, run, subscribers
+from . import demo, digest, eval, feedback, feeds, run, serve, subscribers
 from .common import AppState, err_console
 
 app = typer.Typer(
@@ -23,6 +23,9 @@ app.add_typer(run.config_app, name="config")
 app.command("run")(run.run)
 app.command("status")(run.status)
 app.command("demo")(demo.demo)
+app.command("feedback")(feedback.feedback)
+app.command("serve")(serve.serve)
+app.command("eval")(eval.eval_command)
 
 
 @app.callback()

@@ -1,0 +1,119 @@
+"""Benchmark: linking and ranking one day of new insights against a year of stored ones.
+
+    .venv/bin/python bench/rank.py                      # 2,000 new against 100,000 stored
+    .venv/bin/python bench/rank.py --new 500 --stored 20000
+
+Builds a real SQLite database (podsight's schema) holding `--stored` insights with float16 embeddings, as
+the links stage stores them, plus a subscriber who has been sent 5 a day for a year; then times, in one
+process, the stages as `podsight run` calls them:
+
+1. links: embed the new claims with all-MiniLM-L6-v2 (numpy) and link them against everything stored
+   (no language-model judging: `link_judge_pairs = 0`, its cost is per pair and shown by `podsight run`);
+2. digests: rank the day's candidates for the subscriber (novelty against all 1,825 sent, interests,
+   diversity) and store the digest.
+
+Stored vectors are random directions around 2,000 topic centres, so that nearest neighbours exist as in
+real data; new claims are generated sentences (real text: the embedder's cost is real).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from podsight.config import Settings  # noqa: E402
+from podsight.embed import load_embedder, pack_vector  # noqa: E402
+from podsight.pipeline.digest import build_digests  # noqa: E402
+from podsight.pipeline.links import link_insights  # noqa: E402
+from podsight.store.db import Store  # noqa: E402
+from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, InsightRow, Subscriber  # noqa: E402
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+SUBJECTS = ("Battery prices", "Remote teams", "Sleep debt", "Interest rates", "Open models", "Coral reefs",
+            "Vinyl sales", "City buses", "Home prices", "Coffee yields", "Chip exports", "Heat pumps")
+VERBS = ("fell", "rose", "doubled", "stalled", "recovered", "collapsed", "held steady", "beat forecasts")
+TAILS = ("after two cool years", "in the third quarter", "as demand shifted to Asia", "despite new tariffs",
+         "for small firms", "in most European cities", "once subsidies ended", "among first-time buyers")
+
+
+def claim(rng: random.Random, n: int) -> str:
+    return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} by {rng.randint(2, 60)} percent {rng.choice(TAILS)} (note {n})."
+
+
+def stored_vectors(count: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    centres = rng.normal(size=(2000, dim)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), count)] + 0.6 * rng.normal(size=(count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def build(store: Store, stored: int, new: int, model: str, dim: int) -> None:
+    rng, nrng = random.Random(7), np.random.default_rng(7)
+    vectors = stored_vectors(stored, dim, nrng)
+    with store.session() as session:
+        feeds = [Feed(url=f"https://show{n}.example/feed.xml", title=f"Show {n}") for n in range(200)]
+        old = [Episode(feed=feeds[n % 200], key=f"old{n}", title=f"Old {n}", state="extracted",
+                       first_seen_at=NOW - timedelta(days=30 + n % 330)) for n in range(stored // 10)]
+        fresh = [Episode(feed=feeds[n % 200], key=f"new{n}", title=f"New {n}", state="extracted",
+                         first_seen_at=NOW - timedelta(hours=n % 20), published_at=NOW - timedelta(hours=n % 20))
+                 for n in range(new // 10)]
+        session.add_all(old + fresh)
+        session.flush()
+        session.add_all(_insight(old[n // 10].id, claim(rng, n), pack_vector(vectors[n], "float16"), model)
+                        for n in range(stored))
+        session.add_all(_insight(fresh[n // 10].id, claim(rng, stored + n), None, None) for n in range(new))
+        sub = Subscriber(email="reader@example.com", interests="interest rates, battery prices")
+        session.add(sub)
+        session.flush()
+        for day in range(365):  # a year of digests, 5 items each
+            session.add(DigestRow(subscriber_id=sub.id, day=(NOW - timedelta(days=day + 1)).date().isoformat(),
+                                  items=[DigestItemRow(insight_id=1 + day * 5 + k, position=k, score=1) for k in range(5)]))
+
+
+def _insight(episode_id: int, text: str, blob: bytes | None, model: str | None) -> InsightRow:
+    return InsightRow(episode_id=episode_id, claim=text, quote=text, kind="claim", importance=random.random(),
+                      start_s=0, end_s=5, match_score=100, model="bench", prompt_version="bench", embedding=blob,
+                      embed_model=model, created_at=NOW)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--new", type=int, default=2000)
+    parser.add_argument("--stored", type=int, default=100_000)
+    args = parser.parse_args()
+    embedder = load_embedder()
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home), link_judge_pairs=0, max_episode_age_days=1)
+        store = Store(settings.db_url)
+        started = time.perf_counter()
+        build(store, args.stored, args.new, embedder.name, embedder.dim)
+        print(f"built {args.stored:,} stored + {args.new:,} new insights, 365 digests in "
+              f"{time.perf_counter() - started:.1f} s (not part of the timings)", flush=True)
+        before = peak_mb()
+        started = time.perf_counter()
+        links = link_insights(store, settings, embedder=embedder)
+        link_s = time.perf_counter() - started
+        started = time.perf_counter()
+        digests = build_digests(store, settings, NOW, ignore_send_hour=True, embedder=embedder)
+        rank_s = time.perf_counter() - started
+    print(f"links stage   {link_s:6.2f} s   embedded {links['embedded']:,}, stored {links['links']:,} links")
+    print(f"digest stage  {rank_s:6.2f} s   {digests['items']} items for 1 subscriber (1,825 sent before)")
+    print(f"total         {link_s + rank_s:6.2f} s   (goal: under 5 s)")
+    print(f"peak RSS      {peak_mb():6.0f} MB  ({before:.0f} MB before the two stages)")
+
+
+if __name__ == "__main__":
+    main()

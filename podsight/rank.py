@@ -37,6 +37,7 @@ INTEREST_WEIGHT = 0.3  # bonus for a perfect match with one of the subscriber's 
 INTEREST_FLOOR = 0.25  # cosine below which a claim has nothing to do with an interest (MiniLM: unrelated ~0.1)
 VOTE_WEIGHT = 0.2  # bonus (or penalty) for a claim as close as can be to one voted up (down)
 VOTE_FLOOR = 0.45  # cosine below which a vote says nothing about a claim (same topic starts near 0.45)
+SENT_NEIGHBOURS = 8  # closest sent claims checked per candidate (a disputed one may be the closest)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Candidate:
     published_ts: float | None = None  # episode publication, Unix seconds
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # unit claim embedding
     same_as: frozenset[int] = frozenset()  # insights linked to this one as the same claim
+    disputes: frozenset[int] = frozenset()  # insights the LLM judged to contradict this one
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,14 @@ class Ranked:
 
 
 def rank_day(candidates: Sequence[Candidate], sent_vectors: np.ndarray | None = None, *,
-             sent_ids: frozenset[int] = frozenset(), preferences: Preferences = Preferences(), size: int = 5,
-             max_per_episode: int = 2, novelty_threshold: float = 0.72) -> list[Ranked]:
+             sent_ids: Sequence[int] = (), preferences: Preferences = Preferences(), size: int = 5,
+             max_per_episode: int = 2, novelty_threshold: float = 0.53) -> list[Ranked]:
     """Today's top `size` candidates for one subscriber, best first.
 
     `sent_vectors` are the embeddings of the claims this subscriber received before and `sent_ids` their
-    insight ids; a candidate whose cosine to any of them (or to a more important candidate of today)
-    reaches `novelty_threshold`, or that is linked as the same claim to one, is left out (folded)."""
+    insight ids, row for row; a candidate whose cosine to any of them (or to a more important candidate of
+    today) reaches `novelty_threshold`, or that is linked as the same claim to one, is left out (folded).
+    A claim judged to contradict another is never old news of it: a dispute is news."""
     if size < 1 or max_per_episode < 1:
         raise ValueError(f"size ({size}) and max_per_episode ({max_per_episode}) must be at least 1")
     if not 0.0 < novelty_threshold <= 1.0:
@@ -102,13 +105,17 @@ def rank_day(candidates: Sequence[Candidate], sent_vectors: np.ndarray | None = 
 
 
 def _drop_old_news(cands: list[Candidate], vectors: np.ndarray, sent_vectors: np.ndarray | None,
-                   sent_ids: frozenset[int], threshold: float) -> list[int]:
-    closest = np.zeros(len(cands), dtype=np.float32)
-    if sent_vectors is not None and len(sent_vectors):
+                   sent_ids: Sequence[int], threshold: float) -> list[int]:
+    sent = frozenset(sent_ids)
+    keep = [i for i, c in enumerate(cands) if not c.same_as & sent]
+    if sent_vectors is not None and len(sent_vectors) and keep:
+        if len(sent_ids) != len(sent_vectors):
+            raise ValueError(f"{len(sent_ids)} sent ids for {len(sent_vectors)} sent vectors: they go row for row")
         index = VectorIndex(vectors.shape[1])
-        index.add(range(len(sent_vectors)), sent_vectors)
-        closest = index.search(vectors, 1)[1][:, 0]
-    keep = [i for i, c in enumerate(cands) if closest[i] < threshold and not (c.same_as & sent_ids)]
+        index.add(list(sent_ids), sent_vectors)
+        ids, scores = index.search(vectors[keep], SENT_NEIGHBOURS)
+        keep = [i for i, row_ids, row_scores in zip(keep, ids, scores)
+                if not any(score >= threshold and int(j) not in cands[i].disputes for j, score in zip(row_ids, row_scores))]
     log.debug("novelty: %d of %d candidates repeat something already sent", len(cands) - len(keep), len(cands))
     return keep
 
@@ -120,14 +127,19 @@ def _fold_duplicates(cands: list[Candidate], similar: np.ndarray, threshold: flo
     kept: list[int] = []
     folded: dict[int, list[int]] = {}
     for i in order:
-        same = [k for k in kept if similar[i, k] >= threshold or cands[i].insight_id in cands[k].same_as
-                or cands[k].insight_id in cands[i].same_as]
+        same = [k for k in kept if _same_claim(cands[i], cands[k], similar[i, k], threshold)]
         if same:
             folded[max(same, key=lambda k: similar[i, k])].append(i)
         else:
             kept.append(i)
             folded[i] = []
     return kept, folded
+
+
+def _same_claim(a: Candidate, b: Candidate, cosine: float, threshold: float) -> bool:
+    if a.insight_id in b.disputes or b.insight_id in a.disputes:
+        return False
+    return cosine >= threshold or a.insight_id in b.same_as or b.insight_id in a.same_as
 
 
 def _importance(cand: Candidate) -> float:

@@ -30,9 +30,10 @@ def embed():
 @pytest.fixture(scope="module")
 def cand(embed):
     def make(i: int, claim: str, *, episode: int | None = None, show: int | None = None, importance: float = 0.5,
-             kind: str = "claim", ts: float | None = None, same_as: frozenset[int] = frozenset()) -> Candidate:
+             kind: str = "claim", ts: float | None = None, same_as: frozenset[int] = frozenset(),
+             disputes: frozenset[int] = frozenset()) -> Candidate:
         return Candidate(i, episode if episode is not None else i, show if show is not None else i, claim, kind,
-                         importance, ts, vector=embed([claim])[0], same_as=same_as)
+                         importance, ts, vector=embed([claim])[0], same_as=same_as, disputes=disputes)
     return make
 
 
@@ -42,13 +43,22 @@ def ids(ranked: list[Ranked]) -> list[int]:
 
 def test_a_paraphrase_of_something_sent_is_old_news(cand, embed):
     cands = [cand(1, "Open source LLMs have caught up with GPT-4 on most programming benchmarks."), cand(2, CLAIMS[1])]
-    assert ids(rank_day(cands, embed([CLAIMS[0]]))) == [2]
-    assert set(ids(rank_day(cands, embed([CLAIMS[4]])))) == {1, 2}  # something unrelated was sent
+    assert ids(rank_day(cands, embed([CLAIMS[0]]), sent_ids=[100])) == [2]
+    assert set(ids(rank_day(cands, embed([CLAIMS[4]]), sent_ids=[100]))) == {1, 2}  # something unrelated was sent
 
 
 def test_a_claim_linked_as_the_same_as_a_sent_one_is_old_news(cand):
     cands = [cand(1, CLAIMS[0], same_as=frozenset({99})), cand(2, CLAIMS[1])]
-    assert ids(rank_day(cands, sent_ids=frozenset({99}))) == [2]
+    assert ids(rank_day(cands, sent_ids=[99])) == [2]
+
+
+def test_a_dispute_of_something_sent_is_news_and_is_never_folded(cand, embed):
+    rose = "The central bank raised interest rates by half a point in March."
+    held = "In March the central bank did not raise interest rates at all."
+    assert ids(rank_day([cand(1, held)], embed([rose]), sent_ids=[100])) == []  # cosine alone: a repeat
+    assert ids(rank_day([cand(1, held, disputes=frozenset({100}))], embed([rose]), sent_ids=[100])) == [1]
+    both = [cand(1, rose, importance=0.9, disputes=frozenset({2})), cand(2, held, disputes=frozenset({1}))]
+    assert sorted(ids(rank_day(both))) == [1, 2]
 
 
 def test_the_same_claim_from_three_shows_appears_once_with_the_others_folded_in(cand):
@@ -150,6 +160,6 @@ def test_two_thousand_candidates_against_ten_thousand_sent_vectors():
     sent /= np.linalg.norm(sent, axis=1, keepdims=True)
     best = max(cands, key=lambda c: c.importance)
     sent[0] = best.vector  # the most important candidate was already sent
-    ranked = rank_day(cands, sent)
+    ranked = rank_day(cands, sent, sent_ids=list(range(10_000, 20_000)))
     assert len(ranked) == 5 and best.insight_id not in ids(ranked)
     assert len({r.candidate.show_id for r in ranked}) == 5

@@ -14,7 +14,7 @@ from podsight.embed import Embedder, load_embedder, unpack_vector
 from podsight.rank import Candidate, Ranked, rank_day
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestItemRow, DigestRow, Episode, InsightRow, Subscriber
-from podsight.store.queries import followed_feed_ids, same_claim_ids, sent_insight_ids
+from podsight.store.queries import followed_feed_ids, linked_ids, sent_insight_ids
 
 from .preferences import insight_vectors, preferences
 
@@ -82,17 +82,20 @@ def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: dateti
         .where(Episode.feed_id.in_(followed_feed_ids(session, sub)), Episode.first_seen_at >= since)
     ).all()
     rows = [(row, feed_id, published) for row, feed_id, published in rows if row.id not in sent]
-    same = same_claim_ids(session, [row.id for row, _, _ in rows])
+    same = linked_ids(session, [row.id for row, _, _ in rows], "corroborating")
+    disputes = linked_ids(session, [row.id for row, _, _ in rows], "contradicting")
     candidates = [
         Candidate(
             insight_id=row.id, episode_id=row.episode_id, show_id=feed_id, claim=row.claim, kind=row.kind,
             importance=row.importance, published_ts=published.timestamp() if published else None,
             vector=_vector(row, embedder), same_as=frozenset(same.get(row.id, ())),
+            disputes=frozenset(disputes.get(row.id, ())),
         )
         for row, feed_id, published in rows
     ]
+    sent_ids, sent_vectors = insight_vectors(session, sent, embedder)
     return rank_day(
-        candidates, insight_vectors(session, sent, embedder), sent_ids=frozenset(sent),
+        candidates, sent_vectors, sent_ids=sent_ids,
         preferences=preferences(session, sub, embedder), size=settings.digest_size,
         max_per_episode=settings.max_per_episode, novelty_threshold=settings.novelty_threshold,
     )

@@ -24,14 +24,14 @@ def interest_phrases(text: str) -> list[str]:
     return list(dict.fromkeys(p for p in phrases if p))[:MAX_INTERESTS]
 
 
-def insight_vectors(session: Session, insight_ids: Iterable[int], embedder: Embedder) -> np.ndarray:
-    """The stored embeddings (of this model) of the given insights, one row each."""
+def insight_vectors(session: Session, insight_ids: Iterable[int], embedder: Embedder) -> tuple[list[int], np.ndarray]:
+    """The ids that have a stored embedding of this model, and those embeddings, row for row."""
     ids = list(insight_ids)
     if not ids:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    blobs = list(session.scalars(select(InsightRow.embedding).where(
-        InsightRow.id.in_(ids), InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))))
-    return unpack_vectors(blobs, embedder.dim)
+        return [], np.zeros((0, embedder.dim), dtype=np.float32)
+    rows = session.execute(select(InsightRow.id, InsightRow.embedding).where(
+        InsightRow.id.in_(ids), InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))).all()
+    return [r.id for r in rows], unpack_vectors([r.embedding for r in rows], embedder.dim)
 
 
 def preferences(session: Session, sub: Subscriber, embedder: Embedder) -> Preferences:
@@ -40,6 +40,6 @@ def preferences(session: Session, sub: Subscriber, embedder: Embedder) -> Prefer
     votes = session.execute(select(Feedback.insight_id, Feedback.vote).where(Feedback.subscriber_id == sub.id)).all()
     return Preferences(
         interests=tuple(zip(phrases, vectors)),
-        liked=insight_vectors(session, [i for i, v in votes if v > 0], embedder),
-        disliked=insight_vectors(session, [i for i, v in votes if v < 0], embedder),
+        liked=insight_vectors(session, [i for i, v in votes if v > 0], embedder)[1],
+        disliked=insight_vectors(session, [i for i, v in votes if v < 0], embedder)[1],
     )

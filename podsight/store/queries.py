@@ -114,14 +114,15 @@ def get_subscriber(session: Session, email: str | None) -> Subscriber:
     return subs[0]
 
 
-def same_claim_ids(session: Session, insight_ids: list[int]) -> dict[int, set[int]]:
-    """For each insight, the insights the links stage found saying the same thing (corroborating)."""
+def linked_ids(session: Session, insight_ids: list[int], kind: str) -> dict[int, set[int]]:
+    """For each insight, the insights linked to it with `kind` (corroborating: the same claim;
+    contradicting: a dispute), in either direction."""
     if not insight_ids:
         return {}
     wanted = set(insight_ids)
     rows = session.execute(
         select(InsightLink.insight_id, InsightLink.other_id).where(
-            InsightLink.kind == "corroborating",
+            InsightLink.kind == kind,
             or_(InsightLink.insight_id.in_(wanted), InsightLink.other_id.in_(wanted)),
         )
     )

@@ -194,3 +194,10 @@ def test_same_claim_in_two_episodes_is_linked_sent_once_with_both_sources_and_vo
     assert forged.exit_code == 1 and "not valid" in str(forged.exception)
     with store.session() as session:
         assert [(f.vote, f.subscriber_id) for f in session.scalars(select(Feedback))] == [(1, 1)]
+
+    shown = CliRunner().invoke(app, ["--home", str(settings.home), "insight", str(link.insight_id), "--json"])
+    page = json.loads(shown.output)
+    [other] = page["links"]["corroborating"]
+    assert other["insight"]["id"] == link.other_id and other["reason"].startswith("both report")
+    episode = json.loads(CliRunner().invoke(app, ["--home", str(settings.home), "episode", "1", "--json"]).output)
+    assert [i["start_s"] for i in episode["insights"]] == [5.0] and episode["state"] == "extracted"

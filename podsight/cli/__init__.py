@@ -8,7 +8,7 @@ import typer
 
 from podsight.errors import PodsightError
 
-from . import demo, digest, eval, feedback, feeds, run, serve, subscribers
+from . import demo, digest, eval, feedback, feeds, run, serve, show, subscribers
 from .common import AppState, err_console
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app.command("demo")(demo.demo)
 app.command("feedback")(feedback.feedback)
 app.command("serve")(serve.serve)
 app.command("eval")(eval.eval_command)
+app.command("episode")(show.episode)
+app.command("insight")(show.insight)
 
 
 @app.callback()

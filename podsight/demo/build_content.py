@@ -1,8 +1,9 @@
 """Generate the demo's transcript files and claim list from the scripts: `python -m podsight.demo.build_content`.
 
 The generated files are committed (the server serves them byte for byte, so ETags stay put); run this
-after editing a script in `source/` or the catalog. `--check` exits 1 when a committed file is stale,
-which the tests also verify.
+after editing a script in `source/` or the catalog. `--audio` also renders the audio-only episodes'
+speech (needs espeak-ng; see `build_audio.py`). `--check` exits 1 when a committed file is stale,
+audio included, without needing espeak-ng; the tests run it too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from podsight.demo.audio import audio_only_episodes, stale_audio
 from podsight.demo.catalog import CLAIMS, ClaimMention, all_episodes, find_episode
 from podsight.demo.formats import render
 from podsight.demo.script import ScriptError, load_script
@@ -45,6 +47,7 @@ def _mention_record(mention: ClaimMention) -> dict[str, object]:
         "speaker": mention.speaker,
         "sentence": mention.sentence,
         "transcripts": [name for name, _ in episode.transcript_files()],
+        "audio": None if episode.formats else f"audio/{episode.slug}.mp3",  # audio only: say it, not write it
     }
 
 
@@ -67,13 +70,13 @@ def generated_files() -> dict[str, str]:
 
 
 def stale_files(content_dir: Path = CONTENT_DIR) -> list[str]:
-    """Generated files whose committed copy is missing or different."""
+    """Generated files whose committed copy is missing or different, audio included."""
     stale = []
     for relative, text in generated_files().items():
         path = content_dir / relative
         if not path.exists() or path.read_bytes() != text.encode("utf-8"):
             stale.append(relative)
-    return stale
+    return stale + stale_audio(content_dir / "audio")
 
 
 def write_content(content_dir: Path = CONTENT_DIR) -> list[Path]:
@@ -90,6 +93,7 @@ def write_content(content_dir: Path = CONTENT_DIR) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
+    parser.add_argument("--audio", action="store_true", help="also render the audio-only episodes (espeak-ng)")
     args = parser.parse_args(argv)
     if args.check:
         stale = stale_files()
@@ -98,6 +102,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if stale else 0
     for path in write_content():
         print(f"wrote {path.relative_to(CONTENT_DIR.parent)}")
+    if args.audio:
+        return render_audio()
+    return 0
+
+
+def render_audio() -> int:
+    """Render every audio-only episode's speech; 1 with the reason when espeak-ng or PyAV is missing."""
+    from podsight.demo.build_audio import AudioBuildError, render_episode  # numpy, PyAV: build time only
+
+    try:
+        for show, episode in audio_only_episodes():
+            rendered = render_episode(show, episode, CONTENT_DIR / "audio")
+            minutes = rendered.duration_s / 60
+            print(f"wrote audio/{episode.slug}.mp3: {minutes:.1f} min, {rendered.size_bytes / 1e6:.2f} MB, "
+                  f"{rendered.word_count / minutes:.0f} words a minute")
+    except AudioBuildError as error:
+        print(f"error: {error}")
+        return 1
     return 0
 
 

@@ -26,7 +26,8 @@ TRANSCRIPT_TYPES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class DemoEpisode:
-    """One episode. `formats` empty means audio only: the pipeline must fall back to speech-to-text."""
+    """One episode. `formats` empty means audio only: the feed links no transcript, the server serves real
+    speech (`content/audio/<slug>.mp3`) and the pipeline must fall back to speech-to-text."""
 
     slug: str
     number: int
@@ -35,7 +36,6 @@ class DemoEpisode:
     guest: str
     hours_before_anchor: int  # published this many hours before the server's anchor (UTC midnight)
     formats: tuple[str, ...] = ()
-    audio_only_duration_s: int = 0  # for episodes without a script: the length the audio would have
 
     @property
     def guid(self) -> str:
@@ -63,7 +63,8 @@ class DemoShow:
 
 @dataclass(frozen=True)
 class ClaimMention:
-    """Where a planted claim is said: the exact sentence, verbatim in that episode's transcript."""
+    """Where a planted claim is said: the exact sentence, verbatim in that episode's script, so in every
+    transcript it publishes (an audio-only episode speaks it: speech-to-text must find it)."""
 
     episode: str  # episode slug
     speaker: str
@@ -198,7 +199,6 @@ BUSINESS = DemoShow(
             ),
             guest="Élise Fontaine",
             hours_before_anchor=26,
-            formats=("json",),
         ),
         DemoEpisode(
             slug="pricing-power",
@@ -210,7 +210,6 @@ BUSINESS = DemoShow(
             ),
             guest="Owen Hartley",
             hours_before_anchor=9,
-            audio_only_duration_s=287,
         ),
     ),
 )

@@ -108,13 +108,6 @@ def time_turns(turns: list[Turn]) -> TimedScript:
 
 
 def load_script(show: DemoShow, episode: DemoEpisode) -> TimedScript:
-    """The timed script of an episode that has one (episodes with `formats`)."""
+    """The timed script of an episode (every demo episode has one, audio-only ones included)."""
     speakers = set(show.hosts) | {episode.guest}
     return time_turns(read_turns(SOURCE_DIR / f"{episode.slug}.txt", speakers))
-
-
-def episode_duration_s(show: DemoShow, episode: DemoEpisode) -> int:
-    """Length of the episode's audio in seconds: from its script, or the audio-only figure."""
-    if (SOURCE_DIR / f"{episode.slug}.txt").exists():
-        return load_script(show, episode).duration_s
-    return episode.audio_only_duration_s

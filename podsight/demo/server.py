@@ -1,8 +1,10 @@
 """A local HTTP server for the demo feeds: `python -m podsight.demo.server [--port N]`.
 
 It behaves like a well-kept podcast host: RSS with the right Content-Type, transcripts with theirs,
-strong ETags and Last-Modified, 304 on If-None-Match / If-Modified-Since, HEAD, and a 404 for the
-audio (the demo has none: episodes without a transcript show the "needs speech-to-text" state).
+strong ETags and Last-Modified, 304 on If-None-Match / If-Modified-Since, HEAD, and byte ranges (206,
+`If-Range`, 416) as audio players and resuming downloaders use them. The audio-only episodes have real
+MP3s (speech rendered from their scripts); the other episodes' enclosures are a 404 on purpose, since
+their transcripts make audio unnecessary and the repository stays small.
 
     with DemoServer() as server:
         for url in server.feed_urls: ...
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import threading
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -27,10 +30,35 @@ log = logging.getLogger("podsight.demo")
 
 DEFAULT_CLI_PORT = 8765
 CACHE_CONTROL = "public, max-age=600"
+# One range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`; anything else (several ranges, other
+# units) gets the whole body, which RFC 9110 allows and every client handles.
+_SINGLE_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
 
 
 class DemoServerError(PodsightError):
     """The demo server could not start (port taken, ...)."""
+
+
+class RangeNotSatisfiable(Exception):
+    """A Range header that asks only for bytes past the end of the body (answered 416)."""
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte index a Range header asks for, clipped to a body of `size` bytes; None to
+    send the whole body. Raises RangeNotSatisfiable when no requested byte exists."""
+    match = _SINGLE_RANGE.fullmatch(header) if header else None
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if not first:  # a suffix: the last N bytes
+        if int(last) == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(size - int(last), 0), size - 1
+    if last and int(last) < int(first):
+        return None  # malformed: ignored, as RFC 9110 says
+    if int(first) >= size:
+        raise RangeNotSatisfiable
+    return int(first), min(int(last), size - 1) if last else size - 1
 
 
 class _DemoHTTPServer(ThreadingHTTPServer):
@@ -59,13 +87,37 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_validators(resource)  # a 304 has no body, so no Content-Length either
             self.end_headers()
         else:
-            self.send_response(200)
-            self.send_header("Content-Type", resource.content_type)
-            self.send_header("Content-Length", str(len(resource.body)))
-            self._send_validators(resource)
+            self._send_content(resource, include_body)
+
+    def _send_content(self, resource: Resource, include_body: bool) -> None:
+        """200 with the whole body, 206 with the range asked for, or 416 when it lies past the end."""
+        size = len(resource.body)
+        try:
+            span = byte_range(self.headers.get("Range"), size) if self._range_applies(resource) else None
+        except RangeNotSatisfiable:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            if include_body:
-                self.wfile.write(resource.body)
+            return
+        first, last = span or (0, size - 1)
+        self.send_response(206 if span else 200)
+        self.send_header("Content-Type", resource.content_type)
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        if span:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self._send_validators(resource)
+        self.end_headers()
+        if include_body:
+            self.wfile.write(resource.body[first:last + 1])
+
+    def _range_applies(self, resource: Resource) -> bool:
+        """If-Range: serve the range only if the client's copy is still current (same ETag or date)."""
+        if_range = self.headers.get("If-Range")
+        if if_range is None:
+            return True
+        return if_range.strip() in (resource.etag, format_datetime(resource.last_modified, usegmt=True))
 
     def _send_validators(self, resource: Resource) -> None:
         self.send_header("ETag", resource.etag)
@@ -109,7 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _not_found_message(path: str) -> str:
     if path.startswith("/audio/"):
-        return "The demo hosts no audio: this episode needs speech-to-text from a real file.\n"
+        return ("The demo hosts audio only for its audio-only episodes; this episode has a transcript, "
+                "read that instead.\n")
     return f"Not found: {path}. Feeds are under /feeds/, transcripts under /transcripts/.\n"
 
 

@@ -3,13 +3,15 @@
 Feeds are rendered from the catalog with the server's own base URL, and their dates are set relative to
 an *anchor*: the UTC midnight at or before the server's start. Each episode is published a fixed
 number of hours before it, so the feeds always hold episodes from the last two days, and every run on
-the same day produces the very same bytes (same ETag). Transcripts are the committed files under
-`content/`, served as they are.
+the same day produces the very same bytes (same ETag). Transcripts and the audio-only episodes' MP3s are the
+committed files under `content/`, served as they are; an episode with a transcript has no audio (its
+enclosure is a 404), so its enclosure length and duration are what its script would take to say.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -19,12 +21,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from podsight.demo.audio import load_rendered, mp3_path
 from podsight.demo.catalog import SHOWS, DemoEpisode, DemoShow
-from podsight.demo.script import episode_duration_s
+from podsight.demo.script import load_script
 
 CONTENT_DIR = Path(__file__).parent / "content"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-AUDIO_BYTES_PER_SECOND = 16_000  # a 128 kbit/s MP3, for a realistic enclosure length
+AUDIO_BYTES_PER_SECOND = 16_000  # a 128 kbit/s MP3: the enclosure length of an episode the demo has no audio for
 
 CONTENT_TYPES = {
     ".vtt": "text/vtt; charset=utf-8",
@@ -32,6 +35,7 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    ".mp3": "audio/mpeg",
 }
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 
@@ -84,17 +88,27 @@ def _environment() -> Environment:
     return env
 
 
+def enclosure_facts(show: DemoShow, episode: DemoEpisode) -> tuple[int, int]:
+    """(itunes:duration in whole seconds, enclosure length in bytes): the real MP3's where the demo has
+    one, else what the script would take to say at 128 kbit/s."""
+    rendered = load_rendered(episode.slug)
+    if rendered is not None:
+        return math.ceil(rendered.duration_s), rendered.size_bytes
+    duration = load_script(show, episode).duration_s
+    return duration, duration * AUDIO_BYTES_PER_SECOND + 4_096
+
+
 def _feed_items(show: DemoShow, anchor: datetime) -> list[dict[str, object]]:
     """Template values per episode, newest first as feeds list them."""
     items = []
     for episode in show.episodes:
-        duration = episode_duration_s(show, episode)
+        duration, audio_bytes = enclosure_facts(show, episode)
         items.append(
             {
                 "episode": episode,
                 "published": published_at(episode, anchor),
                 "duration_s": duration,
-                "audio_bytes": duration * AUDIO_BYTES_PER_SECOND + 4_096,
+                "audio_bytes": audio_bytes,
                 "transcripts": episode.transcript_files(),
             }
         )
@@ -135,6 +149,18 @@ def _transcript_resources(anchor: datetime) -> dict[str, Resource]:
     return resources
 
 
+def _audio_resources(anchor: datetime) -> dict[str, Resource]:
+    """The committed MP3 of every episode that has one (the audio-only episodes), dated as its episode."""
+    resources = {}
+    for show in SHOWS:
+        for episode in show.episodes:
+            path = mp3_path(episode.slug)
+            if path.exists():
+                body = path.read_bytes()
+                resources[f"/audio/{path.name}"] = Resource(body, CONTENT_TYPES[".mp3"], published_at(episode, anchor))
+    return resources
+
+
 def build_site(base: str, moment: datetime) -> dict[str, Resource]:
     """URL path -> document, for a server reachable at `base` and started at `moment`."""
     env = _environment()
@@ -142,6 +168,7 @@ def build_site(base: str, moment: datetime) -> dict[str, Resource]:
     shows = [(show, base + feed_path(show)) for show in SHOWS]
     site = {feed_path(show): render_feed(env, show, base, anchor) for show in SHOWS}
     site.update(_transcript_resources(anchor))
+    site.update(_audio_resources(anchor))
     for show in SHOWS:
         site[f"/art/{show.slug}.png"] = Resource(solid_png(300, 300, show.artwork_rgb), "image/png", anchor)
     opml = env.get_template("opml.xml.j2").render(shows=shows, base=base, anchor=anchor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+from sqlalchemy import (JSON, true, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -142,6 +142,17 @@ class InsightLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AdminUser(Base):
+    """Someone who may change settings in the web app; the password is stored as a scrypt hash."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Feedback(Base):
     """A subscriber's thumbs up (+1) or down (-1) on an insight they were sent; the latest vote wins."""
 
@@ -164,6 +175,8 @@ class Subscriber(Base):
     send_hour: Mapped[int] = mapped_column(Integer, default=7)
     interests: Mapped[str] = mapped_column(Text, default="")
     follows_all: Mapped[bool] = mapped_column(Boolean, default=True)  # every feed, present and future
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))  # Slack or Discord incoming webhook
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | unsubscribed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from podsight.errors import FeedParseError
-from podsight.feeds.parse import html_to_text, parse_date, parse_duration, parse_feed
+from podsight.feeds.parse import parse_date, parse_duration, parse_feed
+from podsight.htmltext import html_to_text
 
 URL = "https://example.com/shows/feed.xml"
 

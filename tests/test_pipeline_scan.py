@@ -152,3 +152,18 @@ def test_a_failing_feed_recovers_on_a_later_run(settings, store):
             feed = session.scalar(select(Feed))
             assert (feed.consecutive_errors, feed.last_error, feed.title) == (0, None, "Good Show")
             assert session.scalar(select(Episode.id).limit(1)) is not None
+
+
+def test_a_first_scan_keeps_show_notes_only_for_the_episodes_it_will_process(settings, store):
+    settings.backfill_episodes = 2
+    notes = "<description><![CDATA[<p>Notes for this one &amp; more.</p>]]></description></item>"
+    body = rss(*(item(n).replace("</item>", notes) for n in range(1, 6)))
+    with serve({"/feed.xml": Static(body=body, headers={"Content-Type": RSS})}) as base:
+        with store.session() as session:
+            add_feed(session, base + "/feed.xml")
+        run(store, settings, stages=("scan",), now=NOW)
+    with store.session() as session:
+        rows = {e.title: (e.state, e.description) for e in session.scalars(select(Episode))}
+    assert rows["Episode 1"] == ("new", "Notes for this one & more.")
+    assert rows["Episode 2"] == ("new", "Notes for this one & more.")
+    assert rows["Episode 5"] == ("skipped", "")

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from podsight.errors import FeedParseError
+from podsight.htmltext import html_to_text
 from podsight.records import ParsedEpisode, ParsedFeed, Person, TranscriptLink
 
 logger = logging.getLogger("podsight.feeds")
@@ -209,7 +210,7 @@ def _rss_item(item: etree._Element, url: str) -> ParsedEpisode:
         audio_type=audio_type,
         audio_bytes=audio_bytes,
         duration_s=parse_duration(_text(ch, ITUNES + "duration")),
-        description=_longest_text(ch, CONTENT + "encoded", "description", ITUNES + "summary"),
+        notes=_longest_text(ch, CONTENT + "encoded", "description", ITUNES + "summary"),
         transcripts=_transcripts(ch, url),
         chapters_url=_url(url, _attr(ch, PODCAST + "chapters", "url")),
         persons=_persons(ch, url),
@@ -256,7 +257,7 @@ def _atom_entry(entry: etree._Element, url: str) -> ParsedEpisode:
         audio_type=audio_type,
         audio_bytes=audio_bytes,
         duration_s=parse_duration(_text(ch, ITUNES + "duration")),
-        description=_longest_text(ch, ATOM + "content", ATOM + "summary"),
+        notes=_longest_text(ch, ATOM + "content", ATOM + "summary"),
         transcripts=_transcripts(ch, url),
         chapters_url=_url(url, _attr(ch, PODCAST + "chapters", "url")),
         persons=_persons(ch, url),
@@ -374,38 +375,12 @@ def parse_date(value: str | None) -> datetime | None:
     return when.astimezone(timezone.utc)
 
 
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
-_LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|/tr)\b[^>]*>", re.I)
-_ANY_TAG = re.compile(r"<[/!?a-zA-Z][^>]*>")
-_SPACE_RUN = re.compile(r"  +")
-_ODD_BLANKS = "\t\r\f\v\xa0"
-
-
-def html_to_text(value: str) -> str:
-    """Readable plain text from an HTML fragment (show notes): tags dropped, entities decoded, blanks tidied."""
-    if "<" in value:
-        if "<s" in value or "<S" in value:  # a cheap test before the costlier script/style regex
-            value = _SCRIPT_OR_STYLE.sub("", value)
-        value = _LINE_BREAK_TAG.sub("\n", value)
-        value = _ANY_TAG.sub("", value)
-    if "&" in value:
-        value = html.unescape(value)
-    # str.replace and a literal-prefix regex, because a character-class regex costs 10x more on long notes
-    for blank in _ODD_BLANKS:
-        if blank in value:
-            value = value.replace(blank, " ")
-    if "  " in value:
-        value = _SPACE_RUN.sub(" ", value)
-    lines = (line.strip() for line in value.split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
 def _plain(value: str | None) -> str:
     """A one-line title: markup stripped, blanks collapsed."""
     return " ".join(html_to_text(value).split()) if value else ""
 
 
 def _longest_text(ch: Children, *tags: str) -> str:
-    """The fullest of several description fields (content:encoded is usually the richest), as text."""
-    candidates = [_text(ch, tag) or "" for tag in tags]
-    return html_to_text(max(candidates, key=len))
+    """The fullest of several description fields (content:encoded is usually the richest), as published:
+    `ParsedEpisode.description` turns it into text only when asked (see there why)."""
+    return max((_text(ch, tag) or "" for tag in tags), key=len)

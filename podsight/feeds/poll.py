@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -22,6 +19,7 @@ import httpx
 
 from podsight.errors import FetchError, PodsightError
 from podsight.feeds.parse import parse_feed
+from podsight.feeds.shards import poll_in_processes
 from podsight.http import FetchResult, FetchStatusError, HostClients, HostLimiter, fetch
 from podsight.records import ParsedFeed
 
@@ -30,6 +28,7 @@ logger = logging.getLogger("podsight.feeds")
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 Outcome = Literal["updated", "not_modified", "moved", "gone", "error"]
 PROCESS_POOL_MIN_FEEDS = 50  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -83,34 +82,34 @@ async def poll_feeds(
     limiter = HostLimiter(per_host_limit)
     gate = asyncio.Semaphore(max_concurrency)
 
-    with _parser_pool(len(requests)) as pool:
-        async def poll_one(request: PollRequest, clients: HostClients) -> PollResult:
-            async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
-                fetched = await _fetch_safely(clients.for_url(request.url), request, max_bytes, max_redirects)
-            result = fetched if isinstance(fetched, PollResult) else await _parse_safely(request, fetched, pool)
-            _report(on_result, result)
-            return result
+    async def poll_one(request: PollRequest, clients: HostClients) -> PollResult:
+        async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
+            fetched = await _fetch_safely(clients.for_url(request.url), request, max_bytes, max_redirects)
+        result = fetched if isinstance(fetched, PollResult) else await _parse_safely(request, fetched)
+        _report(on_result, result)
+        return result
 
-        async with HostClients(user_agent, timeout_s, per_host_limit) as clients:
-            return list(await asyncio.gather(*(poll_one(request, clients) for request in requests)))
-
-
-@contextmanager
-def _parser_pool(feeds: int) -> Iterator[Executor | None]:
-    """Worker processes for parsing when the scan is big enough to pay for them: building the records is
-    Python work that holds the GIL, so threads cannot use a second core (bench/feeds.py on 2 cores:
-    6.3 s -> 4.8 s for 1,000 feeds). forkserver, not fork: the caller may have threads running."""
-    workers = min(os.cpu_count() or 1, 4)
-    if feeds < PROCESS_POOL_MIN_FEEDS or workers < 2:
-        yield None  # the default thread pool
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        yield pool
+    async with HostClients(user_agent, timeout_s, per_host_limit) as clients:
+        return list(await asyncio.gather(*(poll_one(request, clients) for request in requests)))
 
 
-def poll_feeds_sync(requests: Iterable[PollRequest], **options) -> list[PollResult]:
-    """`poll_feeds` for synchronous callers (CLI, cron); takes the same keyword options."""
-    return asyncio.run(poll_feeds(requests, **options))
+def poll_feeds_sync(requests: Iterable[PollRequest], *, on_result: Callable[[PollResult], None] | None = None,
+                    **options) -> list[PollResult]:
+    """`poll_feeds` for synchronous callers (CLI, cron); takes the same keyword options. A big scan on a
+    machine with several cores is split by host across worker processes (`podsight.feeds.shards`)."""
+    requests = list(requests)
+    workers = min(_usable_cores(), MAX_WORKERS)
+    if len(requests) < PROCESS_POOL_MIN_FEEDS or workers < 2:
+        return asyncio.run(poll_feeds(requests, on_result=on_result, **options))
+    return poll_in_processes(requests, workers, options, on_result, _worker_lost)
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _worker_lost(request: PollRequest, message: str) -> PollResult:
+    return PollResult(request.feed_id, request.url, "error", error=message)
 
 
 def next_retry_delay(consecutive_errors: int, max_hours: float = 48) -> timedelta:
@@ -137,10 +136,10 @@ async def _fetch_safely(client: httpx.AsyncClient, request: PollRequest, max_byt
         return PollResult(request.feed_id, request.url, "error", error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-async def _parse_safely(request: PollRequest, fetched: FetchResult, pool: Executor | None) -> PollResult:
+async def _parse_safely(request: PollRequest, fetched: FetchResult) -> PollResult:
     """Parse a fetched feed; a document that is no feed becomes an 'error' result."""
     try:
-        return await _result_from_fetch(request, fetched, pool)
+        return await _result_from_fetch(request, fetched)
     except PodsightError as exc:  # FeedParseError: the fetch worked, the document is no feed
         return PollResult(request.feed_id, request.url, "error", error=str(exc), http_status=fetched.status)
     except Exception as exc:  # noqa: BLE001 - one feed's surprise must not end the whole scan
@@ -148,7 +147,7 @@ async def _parse_safely(request: PollRequest, fetched: FetchResult, pool: Execut
         return PollResult(request.feed_id, request.url, "error", error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-async def _result_from_fetch(request: PollRequest, fetched: FetchResult, pool: Executor | None) -> PollResult:
+async def _result_from_fetch(request: PollRequest, fetched: FetchResult) -> PollResult:
     """Turn a successful fetch into a result, parsing the feed off the event loop."""
     common = dict(feed_id=request.feed_id, url=request.url, new_url=fetched.permanent_url,
                   http_status=fetched.status, bytes_received=fetched.bytes_received, retry_after=fetched.retry_after)
@@ -157,7 +156,7 @@ async def _result_from_fetch(request: PollRequest, fetched: FetchResult, pool: E
         return PollResult(outcome="not_modified", etag=fetched.etag or request.etag,
                           last_modified=fetched.last_modified or request.last_modified, **common)
     loop = asyncio.get_running_loop()
-    feed = await loop.run_in_executor(pool, parse_feed, fetched.content, fetched.final_url)
+    feed = await loop.run_in_executor(None, parse_feed, fetched.content, fetched.final_url)
     return PollResult(outcome="updated", feed=feed, etag=fetched.etag, last_modified=fetched.last_modified, **common)
 
 

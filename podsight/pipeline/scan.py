@@ -113,7 +113,9 @@ def _episode_row(feed: Feed, parsed: ParsedEpisode, state: str) -> Episode:
         audio_url=parsed.audio_url,
         audio_type=parsed.audio_type,
         duration_s=parsed.duration_s,
-        description=parsed.description,
+        # Show notes only for episodes that will be processed: a back catalogue of hundreds would fill
+        # the database with text nobody reads (and converting it is a third of the parse time).
+        description=parsed.description if state != "skipped" else "",
         transcript_links=[asdict(t) for t in parsed.transcripts],
         persons=[asdict(p) for p in parsed.persons],
         state=state,

@@ -76,3 +76,26 @@ def test_an_openai_compatible_endpoint_transcribes_when_configured(settings, sto
         farms = session.scalar(select(Episode).where(Episode.title == "Farms"))
         text = " ".join(s.text for s in load_segments(session, farms.id)).lower()
     assert farms.transcript_source == "asr:openai:whisper-1" and "rooftop" in text and "garden" in text
+
+
+def test_the_sponsor_read_in_a_speech_to_text_transcript_is_marked(settings, store):
+    """The demo's audio-only episode has a sponsor read ("brought to you by Tillwise ... 20% off your first
+    year"); in Whisper's transcript of the real audio (tiny.en hears "Dealwise") it is stored as an ad,
+    which the insight stage skips."""
+    from podsight.store.models import TranscriptSegment
+
+    settings.asr_model, settings.asr_speakers = "whisper-tiny.en", False
+    audio = Path(__file__).parent.parent / "podsight" / "demo" / "content" / "audio" / "pricing-power.mp3"
+    table: dict = {}
+    with serve(table) as base:
+        table["/feed.xml"] = Static(body=feed(base).replace("/clip.mp3", "/ep.mp3"), headers={"Content-Type": "application/rss+xml"})
+        table["/ep.mp3"] = Static(body=audio.read_bytes(), headers={"Content-Type": "audio/mpeg"})
+        with store.session() as session:
+            add_feed(session, base + "/feed.xml")
+        run(store, settings, stages=("scan", "transcripts", "asr"), now=NOW)
+    with store.session() as session:
+        rows = list(session.scalars(select(TranscriptSegment).order_by(TranscriptSegment.idx)))
+    ads = [r.text.lower() for r in rows if r.kind == "ad"]
+    assert any("brought to you by" in text for text in ads)
+    assert any("off your first year" in text for text in ads)  # the offer closes the same read
+    assert sum(r.kind is None for r in rows) > len(rows) / 2  # the conversation stays

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from podsight.config import Settings
 from podsight.errors import FetchError, TranscriptFormatError
 from podsight.http import fetch, make_client
+from podsight.insights.sponsor import intro_mask, sponsor_mask
 from podsight.records import Segment, TranscriptLink
 from podsight.store.db import Store
 from podsight.store.models import Episode, TranscriptSegment
@@ -96,12 +97,21 @@ def store_transcript(session, episode: Episode, segments: list[Segment], *, sour
 
 
 def save_segments(session, episode_id: int, segments: list[Segment]) -> None:
-    """Replace the episode's transcript (idempotent: a rerun writes the same rows)."""
+    """Replace the episode's transcript (idempotent: a rerun writes the same rows), each segment marked
+    when it is a sponsor read or an introduction (the same masks the insight stage applies)."""
     session.execute(delete(TranscriptSegment).where(TranscriptSegment.episode_id == episode_id))
+    kinds = segment_kinds(segments)
     session.add_all(
-        TranscriptSegment(episode_id=episode_id, idx=i, start_s=s.start, end_s=s.end, speaker=s.speaker, text=s.text)
-        for i, s in enumerate(segments)
+        TranscriptSegment(episode_id=episode_id, idx=i, start_s=s.start, end_s=s.end, speaker=s.speaker, text=s.text,
+                          kind=kind)
+        for i, (s, kind) in enumerate(zip(segments, kinds))
     )
+
+
+def segment_kinds(segments: list[Segment]) -> list[str | None]:
+    """"ad", "intro" or None (the conversation) for each segment."""
+    ads, intros = sponsor_mask(segments), intro_mask(segments)
+    return ["ad" if ad else "intro" if intro else None for ad, intro in zip(ads, intros)]
 
 
 def load_segments(session, episode_id: int) -> list[Segment]:

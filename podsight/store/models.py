@@ -97,6 +97,9 @@ class TranscriptSegment(Base):
     end_s: Mapped[float] = mapped_column(Float)
     speaker: Mapped[str | None] = mapped_column(String(256))
     text: Mapped[str] = mapped_column(Text)
+    # Not the conversation: "ad" (sponsor read, housekeeping) or "intro" (welcome, guest biography).
+    # Extraction neither reads nor quotes these; pages show them greyed out.
+    kind: Mapped[str | None] = mapped_column(String(16))
 
 
 class InsightRow(Base):

@@ -1,4 +1,4 @@
-"""web app: full-text search (SQLite FTS5), subscriber channels, admin users
+"""web app: full-text search (SQLite FTS5), subscriber channels, admin users, segment kinds
 
 Revision ID: 0003
 Revises: 0002
@@ -39,6 +39,7 @@ _FTS_SQLITE = [
 def upgrade() -> None:
     op.add_column("subscribers", sa.Column("email_enabled", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.add_column("subscribers", sa.Column("webhook_url", sa.String(length=2048), nullable=True))
+    op.add_column("segments", sa.Column("kind", sa.String(length=16), nullable=True))
     op.create_table(
         "admin_users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -61,5 +62,6 @@ def downgrade() -> None:
                         "segments_fts_insert", "segments_fts_delete", "segments_fts_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     op.drop_table("admin_users")
+    op.drop_column("segments", "kind")
     op.drop_column("subscribers", "webhook_url")
     op.drop_column("subscribers", "email_enabled")

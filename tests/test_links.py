@@ -31,7 +31,8 @@ def test_close_pairs_skip_the_same_episode_and_far_insights():
     stored_vectors = np.vstack([unit(1, 0, 0), unit(1, 0.1, 0), unit(0, 0, 1)])
     new = [ref(4, 10), ref(5, 13)]
     new_vectors = np.vstack([unit(1, 0.05, 0), unit(1, 0.02, 0)])
-    pairs = close_pairs(new, new_vectors, stored, stored_vectors, min_similarity=0.9)
+    pool, pool_vectors = stored + new, np.vstack([stored_vectors, new_vectors])  # new ones pair up with each other too
+    pairs = close_pairs(new, new_vectors, pool, pool_vectors, min_similarity=0.9)
     keys = [(p.first.insight_id, p.second.insight_id) for p in pairs]
     assert (1, 4) not in keys  # same episode
     assert set(keys) == {(2, 4), (4, 5), (1, 5), (2, 5)}  # 3 is far away; (4, 5) both new, listed once

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podsight.embed import VectorIndex
 
 log = logging.getLogger("podsight.links")
 
@@ -17,7 +16,6 @@ log = logging.getLogger("podsight.links")
 RELATED = 0.45  # same topic
 CORROBORATING = 0.72  # same claim, when no judge has looked at the pair
 JUDGE_FROM = 0.5  # pairs this close go to the language model, which alone can say "contradicting"
-SAME_EPISODE_ALLOWANCE = 8
 
 
 @dataclass(frozen=True)
@@ -47,24 +45,29 @@ class Link:
     judged_by: str | None = None
 
 
-def close_pairs(new: Sequence[Ref], new_vectors: np.ndarray, stored: Sequence[Ref], stored_vectors: np.ndarray,
-                *, min_similarity: float = RELATED, per_insight: int = 10) -> list[Pair]:
-    """Pairs (new, stored) and (new, new) from different episodes with cosine >= `min_similarity`, about
-    `per_insight` per new insight, closest first. Vectors are L2-normalised rows."""
-    pool = list(stored) + list(new)
-    index = VectorIndex(new_vectors.shape[1])
-    index.add(range(len(pool)), np.vstack([stored_vectors, new_vectors]) if len(stored) else new_vectors)
-    # A few extra neighbours, because those from the insight's own episode are skipped.
-    positions, scores = index.search(new_vectors, per_insight + SAME_EPISODE_ALLOWANCE)
+def close_pairs(new: Sequence[Ref], new_vectors: np.ndarray, pool: Sequence[Ref], pool_vectors: np.ndarray,
+                *, min_similarity: float = RELATED, per_insight: int = 10, block: int = 128) -> list[Pair]:
+    """Pairs of a new insight and any insight in `pool` (stored ones, and the new ones too when they were
+    added to it) from different episodes with cosine >= `min_similarity`: the closest `per_insight` per
+    new insight, closest first. Vectors are unit rows.
+
+    A threshold join, not a top-k search: one matrix product per block of new insights, then only the
+    scores above the threshold are looked at (a few per row), so 2,000 new against 100,000 stored costs
+    the product and one comparison pass."""
+    pool_episodes = np.fromiter((ref.episode_id for ref in pool), dtype=np.int64, count=len(pool))
+    new_episodes = np.fromiter((ref.episode_id for ref in new), dtype=np.int64, count=len(new))
     pairs: dict[tuple[int, int], Pair] = {}
-    for ref, row_positions, row_scores in zip(new, positions, scores):
-        for j, score in zip(row_positions, row_scores):
-            other = pool[int(j)]
-            if score < min_similarity:
-                break  # best first: the rest are further still
-            if other.episode_id == ref.episode_id:
-                continue
-            first, second = sorted((ref, other), key=lambda r: r.insight_id)
+    for start in range(0, len(new), block):
+        scores = new_vectors[start:start + block] @ pool_vectors.T
+        rows, cols = np.nonzero(scores >= min_similarity)
+        keep = new_episodes[start + rows] != pool_episodes[cols]  # never within one episode
+        rows, cols = rows[keep], cols[keep]
+        found = scores[rows, cols]
+        order = np.lexsort((-found, rows))  # by row, closest first within a row
+        rows, cols, found = rows[order], cols[order], found[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
+        for row, col, score in zip(rows[rank < per_insight], cols[rank < per_insight], found[rank < per_insight]):
+            first, second = sorted((new[start + row], pool[col]), key=lambda r: r.insight_id)
             pairs[(first.insight_id, second.insight_id)] = Pair(first, second, round(float(score), 4))
     return sorted(pairs.values(), key=lambda p: (-p.similarity, p.first.insight_id, p.second.insight_id))
 

@@ -2,24 +2,27 @@
 
 An insight counts as new until its embedding is stored; the embedding and the insight's links are written
 in one transaction, so a crash leaves it new and the next run links it (links are unique per pair, so a
-rerun adds nothing twice). The language model starts only when some pair is close enough to judge.
+rerun adds nothing twice). Stored vectors are read once per run and kept in memory (a year of insights is
+about 150 MB as float32); texts are read only for the pairs the language model judges. The model starts
+only when some pair is close enough to judge.
 """
 
 from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
+from dataclasses import replace
 
 import numpy as np
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
-from podsight.links import Link, PairJudge, Ref, classify, close_pairs
+from podsight.links import JUDGE_FROM, Link, Pair, PairJudge, Ref, classify, close_pairs
 from podsight.llm import open_llm
 from podsight.store.db import Store
-from podsight.store.models import InsightLink, InsightRow
+from podsight.store.models import InsightLink, InsightRow, utcnow
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -31,6 +34,7 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
     embedder = embedder or load_embedder(settings.embed_model)
     with store.session() as session:
         todo = list(session.scalars(select(InsightRow.id).where(_needs_vector(embedder)).order_by(InsightRow.id)))
+        pool = _Pool.load(session, embedder) if todo else None
     counts = {"embedded": 0, "links": 0, "judged": 0}
     if not todo:
         return counts
@@ -41,7 +45,7 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
         for start in range(0, len(todo), BATCH):
             batch = todo[start:start + BATCH]
             with store.session() as session:
-                counts["links"] += _link_batch(session, settings, embedder, batch, judge)
+                counts["links"] += _link_batch(session, settings, embedder, batch, pool, judge)
             counts["embedded"] += len(batch)
             if progress:
                 progress.advance(len(batch))
@@ -53,45 +57,82 @@ def _needs_vector(embedder: Embedder):
     return (InsightRow.embedding.is_(None)) | (InsightRow.embed_model != embedder.name)
 
 
-def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], judge) -> int:
+class _Pool:
+    """Every insight that has a vector of this model: refs (ids only, texts are read when needed) and
+    one float32 matrix that grows as batches are linked."""
+
+    def __init__(self, refs: list[Ref], vectors: np.ndarray):
+        self.refs = refs
+        self._vectors = vectors
+        self.size = len(refs)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors[:self.size]
+
+    @classmethod
+    def load(cls, session: Session, embedder: Embedder) -> _Pool:
+        rows = session.execute(
+            select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding)
+            .where(InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))
+        ).all()
+        return cls([Ref(r.id, r.episode_id, "", "") for r in rows], unpack_vectors([r.embedding for r in rows], embedder.dim))
+
+    def add(self, refs: list[Ref], vectors: np.ndarray) -> None:
+        if self.size + len(vectors) > len(self._vectors):  # grow by doubling: no copy per batch
+            grown = np.empty((max(2 * len(self._vectors), self.size + len(vectors)), vectors.shape[1]), np.float32)
+            grown[:self.size] = self._vectors[:self.size]
+            self._vectors = grown
+        self._vectors[self.size:self.size + len(vectors)] = vectors
+        self.refs += refs
+        self.size += len(vectors)
+
+
+def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
     rows = list(session.scalars(select(InsightRow).where(InsightRow.id.in_(ids)).order_by(InsightRow.id)))
     vectors = embedder.embed([row.claim for row in rows])
-    stored_refs, stored_vectors = _stored(session, embedder, exclude=set(ids))
-    pairs = close_pairs([_ref(row) for row in rows], vectors, stored_refs, stored_vectors)
-    links = classify(pairs, judge, budget=settings.link_judge_pairs - (judge.calls if judge else 0))
+    refs = [Ref(row.id, row.episode_id, row.claim, row.quote) for row in rows]
+    pool.add([replace(ref, claim="", quote="") for ref in refs], vectors)  # so new insights pair up too
+    pairs = close_pairs(refs, vectors, pool.refs, pool.vectors)
+    budget = settings.link_judge_pairs - (judge.calls if judge else 0)
+    links = classify(_with_texts(session, pairs, budget), judge, budget=budget)
     for row, vector in zip(rows, vectors):
         row.embedding, row.embed_model = pack_vector(vector, "float16"), embedder.name
-    return _save_links(session, links)
+    return _save_links(session, links, ids)
 
 
-def _stored(session: Session, embedder: Embedder, exclude: set[int]) -> tuple[list[Ref], np.ndarray]:
-    """Every insight that already has a vector of this model: refs and one float32 matrix."""
-    rows = session.execute(
-        select(InsightRow.id, InsightRow.episode_id, InsightRow.claim, InsightRow.quote, InsightRow.embedding)
-        .where(InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))
-    ).all()
-    rows = [r for r in rows if r.id not in exclude]
-    refs = [Ref(r.id, r.episode_id, r.claim, r.quote) for r in rows]
-    return refs, unpack_vectors([r.embedding for r in rows], embedder.dim)
+def _with_texts(session: Session, pairs: list[Pair], budget: int) -> list[Pair]:
+    """The pairs, with claim and quote filled in for those the judge may read (the closest `budget`)."""
+    judged = [p for p in pairs if p.similarity >= JUDGE_FROM][:max(budget, 0)]
+    missing = {ref.insight_id for p in judged for ref in (p.first, p.second) if not ref.claim}
+    if not missing:
+        return pairs
+    texts = {r.id: (r.claim, r.quote) for r in session.execute(
+        select(InsightRow.id, InsightRow.claim, InsightRow.quote).where(InsightRow.id.in_(missing)))}
+
+    def filled(ref: Ref) -> Ref:
+        return replace(ref, claim=texts[ref.insight_id][0], quote=texts[ref.insight_id][1]) if ref.insight_id in texts else ref
+
+    return [replace(p, first=filled(p.first), second=filled(p.second)) for p in pairs]
 
 
-def _ref(row: InsightRow) -> Ref:
-    return Ref(row.id, row.episode_id, row.claim, row.quote)
-
-
-def _save_links(session: Session, links: list[Link]) -> int:
-    keys = [(link.pair.first.insight_id, link.pair.second.insight_id) for link in links]
+def _save_links(session: Session, links: list[Link], batch_ids: list[int]) -> int:
+    """Store the links not stored yet (a rerun after a model change finds some already there), in one
+    bulk insert: thousands of ORM objects would cost more than finding the links did."""
     existing = set(session.execute(
-        select(InsightLink.insight_id, InsightLink.other_id).where(tuple_(InsightLink.insight_id, InsightLink.other_id).in_(keys))
-    ).all()) if keys else set()
-    added = 0
-    for link, key in zip(links, keys):
-        if key in existing:
-            continue
-        session.add(InsightLink(insight_id=key[0], other_id=key[1], kind=link.kind, similarity=link.pair.similarity,
-                                reason=link.reason, judged_by=link.judged_by))
-        added += 1
-    return added
+        select(InsightLink.insight_id, InsightLink.other_id)
+        .where(or_(InsightLink.insight_id.in_(batch_ids), InsightLink.other_id.in_(batch_ids)))
+    ).all())
+    rows = []
+    for link in links:
+        key = (link.pair.first.insight_id, link.pair.second.insight_id)
+        if key not in existing:
+            existing.add(key)
+            rows.append({"insight_id": key[0], "other_id": key[1], "kind": link.kind, "similarity": link.pair.similarity,
+                         "reason": link.reason, "judged_by": link.judged_by, "created_at": utcnow()})
+    if rows:
+        session.execute(insert(InsightLink), rows)
+    return len(rows)
 
 
 class _LazyJudge:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -28,10 +29,16 @@ def eval_command(
     judge_url: str = typer.Option(None, "--judge-url", help="OpenAI-compatible endpoint of the judge (default: llm settings)."),
     judge_model: str = typer.Option(None, "--judge-model", help="The judge endpoint's model id."),
     json_out: Path = typer.Option(None, "--json", help="Also write the results as JSON here."),
+    limit: int = typer.Option(0, "--transcripts", help="Use only the first N transcripts (a quick look; 0: all)."),
 ) -> None:
     """Measure extraction: grounding, insights per hour, digest duplicates, recall, judge score, tokens, time."""
     base = state(ctx).settings
     eval_set = load_eval_set(eval_dir)
+    if limit:
+        kept = eval_set.transcripts[:limit]
+        slugs = {t.slug for t in kept}
+        pairs = tuple(p for p in eval_set.pairs if {p.a.split("/")[0], p.b.split("/")[0]} <= slugs)
+        eval_set = replace(eval_set, transcripts=kept, pairs=pairs)
     embedder = load_embedder(base.embed_model)
     configs = {"A": _variant(base, config_a, {}), "B": _variant(base, config_b, DEFAULT_B)}
     judge_settings = _judge_settings(base, judge_url, judge_model) if judge_flag else None

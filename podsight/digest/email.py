@@ -9,6 +9,7 @@ Every SMTP failure becomes a `DeliveryError` carrying the server's reply code an
 from __future__ import annotations
 
 import email.errors
+import email.policy
 import hashlib
 import smtplib
 import socket
@@ -37,12 +38,17 @@ def message_id_for(digest: Digest, domain: str) -> str:
     return f"<digest.{digest.day}.{who}@{domain}>"
 
 
+# Headers may run to RFC 5322's 998 characters before folding. With the default 78, a signed unsubscribe URL
+# (one long "word") gets RFC 2047-encoded, and mail clients no longer see a URL in List-Unsubscribe.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(digest: Digest, html: str, text: str, *, from_addr: str, unsubscribe_url: str,
                   unsubscribe_mailto: str | None = None, message_id_domain: str = "podsight.local") -> EmailMessage:
     """The digest as a ready-to-send email. Raises DeliveryError when an address or header is unusable
     (a newline in it, an unparseable address)."""
     try:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MAIL_POLICY)
         msg["Subject"] = subject_for(digest)
         msg["From"] = from_addr
         msg["To"] = digest.subscriber_email

@@ -14,7 +14,8 @@
 
 A route is a `Static` answer or a function `(Request) -> Static`. Routes are read on every request, so a
 test may add or replace routes while the server runs. Unknown paths get 404. `Request` objects of every
-request received are appended to `log` when one is passed to `serve`.
+request received are appended to `log` when one is passed to `serve`. POSTs are answered by the same
+routes, with the request's body in `Request.body`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Request:
     method: str
     path: str
     headers: Message
+    body: bytes = b""  # what a POST sent
 
 
 Route = Static | Callable[[Request], Static]
@@ -88,12 +90,15 @@ def _make_handler(routes: dict[str, Route], log: list[Request] | None) -> type[B
         protocol_version = "HTTP/1.1"  # keep-alive, like real feed hosts
 
         def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
-            request = Request(self.command, self.path, self.headers)
+            length = int(self.headers.get("Content-Length") or 0)
+            request = Request(self.command, self.path, self.headers, self.rfile.read(length) if length else b"")
             if log is not None:
                 log.append(request)
             route = routes.get(self.path.split("?")[0], Static(status=404, body=b"not found"))
             answer = route(request) if callable(route) else _conditional(route, request)
             self._send(answer)
+
+        do_POST = do_GET  # noqa: N815 (webhooks: the route sees `request.body`)
 
         def _send(self, answer: Static) -> None:
             body = answer.body.encode("utf-8") if isinstance(answer.body, str) else answer.body

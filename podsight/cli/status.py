@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from .common import console, print_json
@@ -23,6 +24,20 @@ def show(data: dict, as_json: bool) -> None:
                       f"{len(n['dropped'] or [])} dropped, {len(n['chunks_skipped'] or [])} chunks skipped[/]")
         for reason in (n["chunks_skipped"] or []) + (n["dropped"] or [])[:5]:
             console.print(f"[dim]    - {reason}[/]")
-    for d in data["deliveries_not_sent"]:
-        console.print(f"[red]delivery {d['id']}[/] {d['channel']} to {d['subscriber']} for {d['day']}: {d['status']} ({d['error']})")
+    show_deliveries(data["deliveries"])
     console.print(f"{data['subscribers']} subscriber(s), {data['digests']} digest(s)")
+
+
+def show_deliveries(report: dict) -> None:
+    """Counts per status, then what waits (with its next try) and what went wrong (with the reason)."""
+    counts = report["counts"]
+    console.print("Deliveries: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for d in report["pending"]:
+        when = d["next_attempt_at"].isoformat(timespec="minutes") if d["next_attempt_at"] else "next run"
+        retry = f", last error: {escape(d['error'])}" if d["error"] else ""
+        console.print(f"[yellow]delivery {d['id']}[/] {d['channel']} to {d['subscriber']} for {d['day']}: "
+                      f"pending after {d['attempts']} tries, next try {when}{retry}", highlight=False)
+    for state, colour in (("sending", "yellow"), ("failed", "red"), ("unknown", "red")):
+        for d in report[state]:
+            console.print(f"[{colour}]delivery {d['id']}[/] {d['channel']} to {d['subscriber']} for {d['day']}: "
+                          f"{state} after {d['attempts']} tries ({escape(d['error'] or '')})", highlight=False)

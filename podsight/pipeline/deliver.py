@@ -1,8 +1,9 @@
 """Delivery stage, runner side: the outbox. Each (digest, channel) row is sent at most once.
 
-An email row goes pending -> sending (committed before the SMTP call) -> sent. A run that finds a row
-still `sending` crashed mid-send: the mail may have left, so it is marked `unknown` and shown by
-`podsight status` instead of being sent a second time; `podsight digest resend` sends it on purpose.
+An email or webhook row goes pending -> sending (committed before the SMTP call or POST) -> sent. A run
+that finds a row still `sending` crashed mid-send: the message may have left, so it is marked `unknown`
+and shown by `podsight status` instead of being sent a second time; `podsight digest resend` sends it on
+purpose. A webhook that answers 4xx (other than 429) is `failed` at once: its URL is wrong or revoked.
 """
 
 from __future__ import annotations
@@ -16,22 +17,26 @@ from sqlalchemy import or_, select, update
 from podsight.config import Settings
 from podsight.digest.email import build_message, send_message
 from podsight.digest.render import render_atom, render_html, render_text
+from podsight.digest.webhook import WebhookRejected, WebhookUnavailable, post_digest, redact_url
 from podsight.errors import DeliveryError
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestRow, Subscriber
 
 from .digest_view import digest_record
 
-IN_FLIGHT_NOTE = "the run stopped while this email was being sent: it may have arrived; not resent automatically"
+IN_FLIGHT_NOTE = "the run stopped while this message was being sent: it may have arrived; not resent automatically"
+# channels whose message may have left before a crash: never sent again automatically
+AT_MOST_ONCE = ("email", "webhook")
 
 
 def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> dict[str, int]:
     """Send every pending delivery that is due. Failures stay pending with a backoff, then `failed`."""
     with store.session() as session:
         in_flight = update(Delivery).where(Delivery.status == "sending")
-        # an email may have left before the crash; a file is simply written again
-        session.execute(in_flight.where(Delivery.channel == "email").values(status="unknown", last_error=IN_FLIGHT_NOTE))
-        session.execute(in_flight.where(Delivery.channel != "email").values(status="pending"))
+        # an email or webhook post may have left before the crash; a file is simply written again
+        session.execute(in_flight.where(Delivery.channel.in_(AT_MOST_ONCE))
+                        .values(status="unknown", last_error=IN_FLIGHT_NOTE))
+        session.execute(in_flight.where(Delivery.channel.not_in(AT_MOST_ONCE)).values(status="pending"))
         due = list(session.scalars(
             select(Delivery.id).where(
                 Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
@@ -53,12 +58,13 @@ def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: dateti
         delivery = session.get(Delivery, delivery_id)
         delivery.status, delivery.attempts = "sending", delivery.attempts + 1
         digest = digest_record(session, settings, delivery.digest)
-        channel, sub_email = delivery.channel, delivery.digest.subscriber.email
-        history = _recent_digests(session, settings, delivery.digest.subscriber) if channel == "file" else []
+        sub = delivery.digest.subscriber
+        channel, sub_email, webhook_url = delivery.channel, sub.email, sub.webhook_url
+        history = _recent_digests(session, settings, sub) if channel == "file" else []
     try:
-        target = _send(settings, channel, digest, history)
+        target = _send(settings, channel, digest, history, webhook_url)
     except (DeliveryError, OSError) as exc:  # OSError: the digest folder cannot be written
-        _mark_failed(store, settings, delivery_id, str(exc), now)
+        _mark_failed(store, settings, delivery_id, exc, now)
         return False
     with store.session() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -67,7 +73,10 @@ def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: dateti
     return True
 
 
-def _send(settings: Settings, channel: str, digest, history) -> str | None:
+def _send(settings: Settings, channel: str, digest, history, webhook_url: str | None) -> str | None:
+    """Send on one channel; returns where it went (a path, a redacted URL) or None for the address."""
+    if channel == "webhook":
+        return _send_webhook(settings, digest, webhook_url)
     html, text = render_html(digest), render_text(digest)
     if channel == "file":
         return str(write_files(settings, digest, html, text, history))
@@ -83,15 +92,26 @@ def _send(settings: Settings, channel: str, digest, history) -> str | None:
     return None
 
 
-def _mark_failed(store: Store, settings: Settings, delivery_id: int, error: str, now: datetime) -> None:
+def _send_webhook(settings: Settings, digest, url: str | None) -> str:
+    # the URL is read at send time, so a subscriber who fixes a revoked URL gets the retry there
+    if not url:
+        raise WebhookRejected("the subscriber has no webhook URL any more; the next digest goes to a new one once set")
+    post_digest(url, digest, timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent)
+    return redact_url(url)  # the URL's path is its secret: never stored or shown
+
+
+def _mark_failed(store: Store, settings: Settings, delivery_id: int, error: Exception, now: datetime) -> None:
     with store.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        delivery.last_error = error
-        if delivery.attempts >= settings.max_attempts:
+        delivery.last_error = str(error)
+        if delivery.attempts >= settings.max_attempts or isinstance(error, WebhookRejected):
             delivery.status = "failed"
-        else:
-            delivery.status = "pending"
-            delivery.next_attempt_at = now + timedelta(minutes=5 * 2 ** (delivery.attempts - 1))
+            return
+        delivery.status = "pending"
+        wait = timedelta(minutes=5 * 2 ** (delivery.attempts - 1))
+        if isinstance(error, WebhookUnavailable) and error.retry_after_s:  # 429: the service says how long
+            wait = max(wait, timedelta(seconds=error.retry_after_s))
+        delivery.next_attempt_at = now + wait
 
 
 def subscriber_dir(settings: Settings, email: str) -> Path:

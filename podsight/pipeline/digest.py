@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from podsight.config import Settings
+from podsight.digest.webhook import redact_url
 from podsight.embed import Embedder, load_embedder, unpack_vector
 from podsight.rank import Candidate, Ranked, rank_day
 from podsight.store.db import Store
@@ -23,6 +24,20 @@ def local_day(sub: Subscriber, now: datetime) -> tuple[str, int]:
     """The subscriber's local date (ISO) and hour at `now`."""
     local = now.astimezone(ZoneInfo(sub.timezone))
     return local.date().isoformat(), local.hour
+
+
+def due_time(sub: Subscriber, now: datetime) -> tuple[str, datetime]:
+    """The subscriber's local day at `now` and the moment (UTC) that day's digest falls due.
+
+    Due means `send_hour`:00 local time has passed. On a spring-forward day that time may not exist
+    (02:00 in Europe/Paris on the last Sunday of March): fold=0 reads it with the offset from before the
+    jump, which lands just after it (03:00 CEST), so the digest still goes that day. On a fall-back day
+    the hour happens twice: fold=0 picks the first, and the second finds the day's digest already made.
+    """
+    zone = ZoneInfo(sub.timezone)
+    local_date = now.astimezone(zone).date()
+    due = datetime.combine(local_date, time(sub.send_hour), tzinfo=zone)  # fold=0, see above
+    return local_date.isoformat(), due.astimezone(timezone.utc)
 
 
 def build_digests(store: Store, settings: Settings, now: datetime, *, ignore_send_hour: bool = False,
@@ -49,8 +64,8 @@ def build_digests(store: Store, settings: Settings, now: datetime, *, ignore_sen
 
 def _build_one(session: Session, settings: Settings, sub: Subscriber, now: datetime, ignore_send_hour: bool,
                embedder: Embedder):
-    day, hour = local_day(sub, now)
-    if hour < sub.send_hour and not ignore_send_hour:
+    day, due = due_time(sub, now)
+    if now < due and not ignore_send_hour:
         return None
     if session.scalar(select(DigestRow.id).where(DigestRow.subscriber_id == sub.id, DigestRow.day == day)):
         return None  # today's digest exists: a rerun never makes a second one
@@ -64,13 +79,20 @@ def _build_one(session: Session, settings: Settings, sub: Subscriber, now: datet
     ]
     session.add(digest)
     session.flush()
-    for channel in _channels(settings):
-        session.add(Delivery(digest_id=digest.id, channel=channel, target=sub.email if channel == "email" else None))
+    for channel, target in _channels(settings, sub):
+        session.add(Delivery(digest_id=digest.id, channel=channel, target=target))
     return digest
 
 
-def _channels(settings: Settings) -> list[str]:
-    return ["file", "email"] if settings.smtp_host else ["file"]
+def _channels(settings: Settings, sub: Subscriber) -> list[tuple[str, str | None]]:
+    """The outbox rows (channel, target) a new digest gets: the file always, email when SMTP is set up and
+    the subscriber wants it, the webhook when they gave one (its secret path is never stored)."""
+    channels: list[tuple[str, str | None]] = [("file", None)]
+    if settings.smtp_host and sub.email_enabled:
+        channels.append(("email", sub.email))
+    if sub.webhook_url:
+        channels.append(("webhook", redact_url(sub.webhook_url)))
+    return channels
 
 
 def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: datetime, embedder: Embedder) -> list[Ranked]:

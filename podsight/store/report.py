@@ -31,14 +31,30 @@ def status_report(session) -> dict:
         {"episode_id": e.id, "title": e.title, **{k: e.extraction.get(k) for k in ("insights", "dropped", "chunks_skipped")}}
         for e in dropped if e.extraction.get("dropped") or e.extraction.get("chunks_skipped")
     ]
-    deliveries = [
-        {"id": d.id, "subscriber": d.digest.subscriber.email, "day": d.digest.day, "channel": d.channel,
-         "status": d.status, "attempts": d.attempts, "error": d.last_error}
-        for d in session.scalars(select(Delivery).where(Delivery.status != "sent").order_by(Delivery.id))
-    ]
     return {
         "feeds": feeds, "episodes": {s: totals.get(s, 0) for s in EPISODE_STATES}, "episode_errors": problems,
-        "extraction_notes": notes, "deliveries_not_sent": deliveries,
+        "extraction_notes": notes, "deliveries": delivery_report(session),
         "subscribers": session.scalar(select(func.count()).select_from(Subscriber)),
         "digests": session.scalar(select(func.count()).select_from(DigestRow)),
     }
+
+
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "unknown")
+
+
+def delivery_report(session) -> dict:
+    """The outbox at a glance: counts per status, and every delivery not sent, grouped by status.
+
+    pending: waiting for its first try or a retry (`next_attempt_at`, the last error if a try failed);
+    failed: given up (attempts used up, or refused for good, e.g. a webhook answering 404); unknown: the
+    run stopped mid-send, so it may have arrived. Each carries `error`, the reason a user can act on."""
+    counts = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+    report: dict = {"counts": {state: counts.get(state, 0) for state in DELIVERY_STATES}}
+    for state in ("pending", "sending", "failed", "unknown"):
+        rows = session.scalars(select(Delivery).where(Delivery.status == state).order_by(Delivery.id))
+        report[state] = [
+            {"id": d.id, "subscriber": d.digest.subscriber.email, "day": d.digest.day, "channel": d.channel,
+             "target": d.target, "attempts": d.attempts, "next_attempt_at": d.next_attempt_at, "error": d.last_error}
+            for d in rows
+        ]
+    return report

@@ -8,7 +8,7 @@ import typer
 
 from podsight.errors import PodsightError
 
-from . import demo, digest, eval, feedback, feeds, run, serve, show, subscribers
+from . import admin, demo, digest, eval, feedback, feeds, run, serve, show, subscribers
 from .common import AppState, err_console
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
 app.add_typer(run.config_app, name="config")
+app.add_typer(admin.app, name="admin")
 app.command("run")(run.run)
 app.command("status")(run.status)
 app.command("demo")(demo.demo)

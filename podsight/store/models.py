@@ -199,7 +199,7 @@ class DigestRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
-    day: Mapped[str] = mapped_column(String(10))  # ISO date in the subscriber's timezone
+    day: Mapped[str] = mapped_column(String(10), index=True)  # ISO date in the subscriber's timezone
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     items: Mapped[list[DigestItemRow]] = relationship(order_by="DigestItemRow.position", cascade="all, delete-orphan")

@@ -1,5 +1,6 @@
-"""The endpoints behind digest links. Each link carries a signed token (podsight.digest.tokens) and
-exposes nothing else: no login, no ids to guess.
+"""The web app: `create_app` puts together the admin's pages (pages.py, subscriber_settings.py, behind the
+login of auth.py) and the endpoints behind digest links, defined here. Each link carries a signed token
+(podsight.digest.tokens) and exposes nothing else: no login, no ids to guess.
 
 A GET never changes anything: mail scanners (Outlook Safe Links, antivirus gateways) open every link in
 a message, so a GET shows a page with one button, and only the POST records the vote or unsubscribes.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -21,19 +22,30 @@ from podsight.pipeline.digest_view import read_vote_token
 from podsight.store.db import Store
 from podsight.store.models import InsightRow, Subscriber
 from podsight.store.queries import record_vote, sent_insight_ids
+from podsight.web import auth, feeds, pages, subscriber_settings
 
+# Starlette escapes only templates named *.html/*.xml, and ours end in .j2: claims come from feeds and a
+# model, so escaping is switched on explicitly (a <script> in a claim must stay text).
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.autoescape = True
 INVALID = "This link is not valid: it may have been cut short by your mail program, or changed."
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The app for one installation; `store` defaults to the configured database."""
-    app = FastAPI(title="podsight", docs_url=None, redoc_url=None, openapi_url=None)
+    # Every page needs the admin's login, except the ones subscriber links point at (their signed token
+    # is the proof) and the login page itself: see auth.PUBLIC_PATHS.
+    app = FastAPI(title="podsight", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(auth.admin_gate)])
     app.state.settings, app.state.store = settings, store or Store(settings.db_url)
     app.get("/feedback/{token}", response_class=HTMLResponse)(feedback_page)
     app.post("/feedback/{token}", response_class=HTMLResponse)(feedback_record)
     app.get("/unsubscribe/{token}", response_class=HTMLResponse)(unsubscribe_page)
     app.post("/unsubscribe/{token}", response_class=HTMLResponse)(unsubscribe_record)
+    app.include_router(auth.router)  # /login, /logout
+    app.include_router(feeds.router)  # GET /feeds/{token}.atom, the private Atom feed
+    pages.register(app)  # GET pages: digest, archive, episodes, insights, shows, search
+    subscriber_settings.register(app)
     return app
 
 

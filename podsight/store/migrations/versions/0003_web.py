@@ -40,6 +40,7 @@ def upgrade() -> None:
     op.add_column("subscribers", sa.Column("email_enabled", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.add_column("subscribers", sa.Column("webhook_url", sa.String(length=2048), nullable=True))
     op.add_column("segments", sa.Column("kind", sa.String(length=16), nullable=True))
+    op.create_index("ix_digests_day", "digests", ["day"])  # the archive and "newest digest" look days up
     op.create_table(
         "admin_users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -62,6 +63,7 @@ def downgrade() -> None:
                         "segments_fts_insert", "segments_fts_delete", "segments_fts_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     op.drop_table("admin_users")
+    op.drop_index("ix_digests_day", table_name="digests")
     op.drop_column("segments", "kind")
     op.drop_column("subscribers", "webhook_url")
     op.drop_column("subscribers", "email_enabled")

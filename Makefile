@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test bench-feeds clean
+.PHONY: demo test chromium bench-feeds clean
 
 $(BIN)/podsight: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ $(BIN)/podsight: pyproject.toml
 demo: $(BIN)/podsight
 	$(BIN)/podsight demo
 
-test: $(BIN)/podsight
+test: $(BIN)/podsight chromium
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium with Playwright (never `playwright install`, which downloads).
+# As root it is installed here; otherwise tests/test_browser.py skips and says how to get it.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  echo "note: no chromium; the browser tests will skip (sudo apt-get install chromium)"
 
 bench-feeds: $(BIN)/podsight
 	$(BIN)/python bench/feeds.py

@@ -238,11 +238,11 @@ def _packet_span(container: Any, stream: Any, damaged: type[Exception]) -> float
     return float((last - first) * stream.time_base)
 
 
-def pcm_windows(path: Path, *, window_s: float = 1200.0, search_s: float = 10.0) -> Iterator[tuple[float, Any]]:
+def pcm_windows(path: Path, *, window_s: float = 300.0, search_s: float = 10.0) -> Iterator[tuple[float, Any]]:
     """Yield (start second, 16 kHz mono float32 samples) for consecutive windows of about `window_s`.
 
     Each window is cut at the quietest tenth of a second in its last `search_s` seconds, so a cut falls
-    in a pause rather than through a word. Memory stays near one window (20 min: about 77 MB).
+    in a pause rather than through a word. Memory stays near one window (5 min: about 19 MB of samples).
     """
     import numpy as np
 

@@ -28,12 +28,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+
+ADMIN, PASSWORD = "bench", "bench-password-1"
 from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from podsight.config import Settings  # noqa: E402
 from podsight.store.db import Store  # noqa: E402
+from podsight.web.auth import SESSION_COOKIE, create_admin  # noqa: E402
 from podsight.store.models import (DigestItemRow, DigestRow, Episode, Feed, InsightLink, InsightRow,  # noqa: E402
                                    Subscriber, TranscriptSegment)
 
@@ -105,6 +108,7 @@ def _digests_and_links(session, rng: random.Random, insights: int) -> int:
     session.execute(insert(DigestItemRow), items)
     unique = {(link["insight_id"], link["other_id"]): link for link in links}
     session.execute(insert(InsightLink), list(unique.values()))
+    create_admin(session, ADMIN, PASSWORD)  # the pages are the admin's: the load signs in first
     return sub.id
 
 
@@ -130,6 +134,7 @@ async def load(base: str, paths: list[str], seconds: float, concurrency: int) ->
     failures = 0
     deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await sign_in(client)
         async def worker(offset: int) -> None:
             nonlocal failures
             n = offset
@@ -141,6 +146,16 @@ async def load(base: str, paths: list[str], seconds: float, concurrency: int) ->
                 n += 1
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
     return latencies, failures
+
+
+async def sign_in(client: httpx.AsyncClient) -> None:
+    """Log in as the bench's admin through the login form (its CSRF token included); the client keeps the
+    session cookie for every request after."""
+    form = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    await client.post("/login", data={"username": ADMIN, "password": PASSWORD, "csrf_token": token})
+    if SESSION_COOKIE not in client.cookies:
+        raise SystemExit("could not sign in to the bench server")
 
 
 def wait_until_up(base: str, timeout: float = 60) -> None:

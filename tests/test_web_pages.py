@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from podsight.store.models import (DigestItemRow, DigestRow, Episode, Feed, InsightLink, InsightRow, Subscriber,
+from podsight.store.models import (Delivery, DigestItemRow, DigestRow, Episode, Feed, InsightLink, InsightRow, Subscriber,
                                    Subscription, TranscriptSegment)
 from podsight.store.pages import InsightLine, SegmentLine
 from podsight.store.search import MARK_START, search_insights, search_segments
@@ -306,3 +306,14 @@ def test_quotes_are_marked_within_and_across_segments():
     assert [p.text for p in lines[3].pieces if p.insight_id] == ["everything"]
     assert "".join(p.text for p in lines[2].pieces) == SEGMENTS[2][3]  # nothing lost or doubled
     assert lines[4].insight_ids == () and all(p.insight_id is None for p in lines[4].pieces)
+
+
+def test_shows_page_lists_deliveries_not_sent_with_their_reasons(site):
+    client, store, _ = site
+    with store.session() as session:
+        digest_id = session.scalar(select(DigestRow.id).order_by(DigestRow.id))
+        session.add(Delivery(digest_id=digest_id, channel="webhook", status="failed", attempts=1,
+                             last_error="webhook refused (HTTP 404): no such webhook <b>x</b>"))
+    page = client.get("/shows")
+    assert "Deliveries not sent" in page.text and "webhook" in page.text
+    assert "HTTP 404" in page.text and "&lt;b&gt;x&lt;/b&gt;" in page.text

@@ -24,7 +24,7 @@ from podsight.errors import PodsightError
 from podsight.store.models import DigestRow, Episode, Subscriber
 from podsight.store.pages import NotFound, digest_days, episode_page, episode_transcript, insight_page, kinds_per_week
 from podsight.store.queries import add_feed, find_digest
-from podsight.store.report import feed_health
+from podsight.store.report import delivery_report, feed_health
 from podsight.store.search import MARK_END, MARK_START, search_insights, search_segments
 from podsight.timecode import clock
 from podsight.web import charts
@@ -190,10 +190,11 @@ def insight(request: Request, insight_id: int) -> HTMLResponse:
 
 
 def shows(request: Request) -> HTMLResponse:
-    """Every followed show with its health: last check, consecutive errors, last error, work waiting."""
+    """Every followed show with its health (last check, consecutive errors, last error, work waiting), and
+    the deliveries not sent: waiting for a retry, given up, or of unknown fate after a crash."""
     with request.app.state.store.session() as session:
-        feeds = feed_health(session)
-    return render(request, "shows.html.j2", title="Shows", feeds=feeds)
+        feeds, deliveries = feed_health(session), delivery_report(session)
+    return render(request, "shows.html.j2", title="Shows", feeds=feeds, deliveries=deliveries)
 
 
 def add_show(request: Request, url: str = Form("")) -> HTMLResponse:
@@ -203,8 +204,9 @@ def add_show(request: Request, url: str = Form("")) -> HTMLResponse:
             add_feed(session, url)
     except PodsightError as exc:
         with request.app.state.store.session() as session:
-            feeds = feed_health(session)
-        return render(request, "shows.html.j2", status=400, title="Shows", feeds=feeds, error=str(exc), url=url)
+            feeds, deliveries = feed_health(session), delivery_report(session)
+        return render(request, "shows.html.j2", status=400, title="Shows", feeds=feeds, deliveries=deliveries,
+                      error=str(exc), url=url)
     return RedirectResponse("/shows", status_code=303)
 
 

@@ -17,8 +17,8 @@ def serve(
                                    help="Run the daily pipeline in the background (off: leave it to cron)."),
     tick_s: float = typer.Option(60.0, "--tick", min=1.0, help="Seconds between two scheduler checks."),
 ) -> None:
-    """Serve the web app (digest links, private Atom feeds) and send each subscriber's digest at their
-    local send hour. Put it behind your HTTPS proxy at `base_url`."""
+    """Serve the web app (pages behind the admin login, digest links, private Atom feeds) and send each
+    subscriber's digest at their local send hour. Put it behind your HTTPS proxy at `base_url`."""
     import uvicorn
 
     from podsight.scheduler import Scheduler

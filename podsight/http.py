@@ -270,6 +270,25 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def retry_delay(response: httpx.Response, default: float, cap: float = 300.0) -> float:
+    """How long a 429/503 asks us to wait (Retry-After in seconds or as a date), else `default`; never over `cap`."""
+    asked = parse_retry_after(response.headers.get("retry-after"))
+    return min(default if asked is None else asked, cap)
+
+
+def error_detail(response: httpx.Response, limit: int = 200) -> str:
+    """The reason an API gives for an error: OpenAI-style `{"error": {"message": ...}}` (or a plain
+    `{"error": "..."}`), else the start of the body, else the status phrase."""
+    try:
+        error = response.json().get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return str(message)[:limit]
+    except (ValueError, AttributeError):
+        pass
+    return response.text[:limit] or response.reason_phrase
+
+
 def _human_size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):g} MiB"

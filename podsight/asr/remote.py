@@ -22,6 +22,7 @@ import httpx
 from podsight.asr.audio import probe_duration
 from podsight.asr.base import Progress, TranscriptionError, TranscriptionResult
 from podsight.asr.split import MIN_PIECE_S, PIECE_BIT_RATE, Piece, max_piece_seconds, split_on_silence
+from podsight.http import error_detail, retry_delay
 from podsight.records import Person, Segment
 
 logger = logging.getLogger("podsight.asr")
@@ -170,7 +171,7 @@ class OpenAITranscriber:
             else:
                 if response.status_code not in RETRYABLE_STATUS or attempt == self.retries:
                     return response
-                delay = _retry_delay(response, self.backoff_s * 2**attempt)
+                delay = retry_delay(response, self.backoff_s * 2**attempt, cap=120.0)
             logger.info("speech endpoint %s failed (attempt %d); retrying in %.1f s", self.url, attempt + 1, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")
@@ -244,7 +245,7 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
+    detail = error_detail(response, EXCERPT_CHARS)
     if status in (401, 403):
         raise TranscriptionError(f"the speech endpoint {base_url} refused the API key (HTTP {status}: {detail}); "
                                  "check the API key in PODSIGHT_ASR_API_KEY")
@@ -258,21 +259,3 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     if status in (400, 415) and any(word in detail.lower() for word in ("format", "decode", "corrupt", "unsupported")):
         raise _Refused(f"the speech endpoint {base_url} could not read the audio (HTTP {status}: {detail})")
     raise TranscriptionError(f"the speech endpoint {base_url} answered HTTP {status}: {detail}")
-
-
-def _error_detail(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:EXCERPT_CHARS]
-    except (ValueError, AttributeError):
-        pass
-    return response.text[:EXCERPT_CHARS] or response.reason_phrase
-
-
-def _retry_delay(response: httpx.Response, default: float) -> float:
-    try:
-        return min(max(0.0, float(response.headers.get("retry-after", ""))), 120.0)
-    except ValueError:
-        return default  # absent, or an HTTP date: rare from model servers, not worth parsing

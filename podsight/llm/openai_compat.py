@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from podsight.errors import LLMError, LLMOutputError
+from podsight.http import error_detail, retry_delay
 from podsight.llm.base import Usage
 
 logger = logging.getLogger("podsight.llm")
@@ -117,7 +118,7 @@ class OpenAICompatible:
             response = self._send(url, payload)
             if response.status_code not in RETRYABLE_STATUS or attempt >= self.retry.attempts:
                 return response
-            delay = _retry_delay(response, self.retry.base_delay_s * 2 ** (attempt - 1))
+            delay = retry_delay(response, self.retry.base_delay_s * 2 ** (attempt - 1))
             if waited + delay > self.retry.max_total_wait_s:
                 return response
             logger.info("%s answered %d; retrying in %.1f s", url, response.status_code, delay)
@@ -177,19 +178,13 @@ def _with_schema_instruction(messages: list[dict], json_schema: dict) -> list[di
     return [{"role": "system", "content": instruction}, *messages]
 
 
-def _retry_delay(response: httpx.Response, default: float) -> float:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return default  # absent, or an HTTP date: rare from model servers, not worth parsing
 
 
 def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     status = response.status_code
     if status < 400:
         return
-    detail = _error_detail(response)
+    detail = error_detail(response, EXCERPT_CHARS)
     if status in (401, 403):
         raise LLMError(f"the LLM endpoint {base_url} refused the API key (HTTP {status}: {detail}); set PODSIGHT_LLM_API_KEY")
     if status == 404:
@@ -203,15 +198,6 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     raise LLMError(f"the LLM endpoint {base_url} answered HTTP {status}: {detail}{hint}")
 
 
-def _error_detail(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:EXCERPT_CHARS]
-    except (ValueError, AttributeError):
-        pass
-    return response.text[:EXCERPT_CHARS] or response.reason_phrase
 
 
 def _read_completion(response: httpx.Response, base_url: str) -> tuple[str, Usage, str]:

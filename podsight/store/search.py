@@ -80,30 +80,25 @@ def fts_match(words: list[str]) -> str:
 def search_insights(session: Session, query: str, page: int = 1, per_page: int = 20,
                     fts: bool | None = None) -> SearchPage:
     """Page `page` of the insights holding every word of `query`. fts: None uses FTS5 when on SQLite."""
-    words, page = query_words(query), max(page, 1)
-    if not words:
-        return SearchPage(query, page, (), False)
-    offset = (page - 1) * per_page
-    if _use_fts(session, fts):
-        rows = _run(session, _INSIGHTS_FTS, fts_match(words), per_page + 1, offset)
-    else:
-        rows = _insights_like(session, words, per_page + 1, offset)
-    hits = tuple(InsightHit(*row) for row in rows)
-    return SearchPage(query, page, hits[:per_page], len(hits) > per_page)
+    return _search(session, query, page, per_page, fts, _INSIGHTS_FTS, _insights_like, InsightHit)
 
 
 def search_segments(session: Session, query: str, page: int = 1, per_page: int = 20,
                     fts: bool | None = None) -> SearchPage:
     """Page `page` of the segments holding every word of `query`. fts: None uses FTS5 when on SQLite."""
+    return _search(session, query, page, per_page, fts, _SEGMENTS_FTS, _segments_like, SegmentHit)
+
+
+def _search(session: Session, query: str, page: int, per_page: int, fts: bool | None, fts_sql, like, hit) -> SearchPage:
     words, page = query_words(query), max(page, 1)
     if not words:
         return SearchPage(query, page, (), False)
     offset = (page - 1) * per_page
     if _use_fts(session, fts):
-        rows = _run(session, _SEGMENTS_FTS, fts_match(words), per_page + 1, offset)
+        rows = _run(session, fts_sql, fts_match(words), per_page + 1, offset)
     else:
-        rows = _segments_like(session, words, per_page + 1, offset)
-    hits = tuple(SegmentHit(*row) for row in rows)
+        rows = like(session, words, per_page + 1, offset)
+    hits = tuple(hit(*row) for row in rows)  # one more than a page: tells whether there is a next page
     return SearchPage(query, page, hits[:per_page], len(hits) > per_page)
 
 

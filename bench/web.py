@@ -158,6 +158,15 @@ async def sign_in(client: httpx.AsyncClient) -> None:
         raise SystemExit("could not sign in to the bench server")
 
 
+async def check_digest_page(base: str) -> None:
+    """Signed in, `/` must show the digest: otherwise the timings would measure an error page."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await sign_in(client)
+        page = await client.get("/")
+    if page.status_code != 200 or not re.search(r"Digest for", page.text):
+        raise SystemExit(f"/ answered {page.status_code}, not the digest: {page.text[:200]}")
+
+
 def wait_until_up(base: str, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -196,9 +205,7 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_until_up(base)
-            page = httpx.get(base + "/")
-            if page.status_code != 200 or not re.search(r"Digest for", page.text):
-                raise SystemExit(f"/ answered {page.status_code}: is the app behind a login now? {page.text[:200]}")
+            asyncio.run(check_digest_page(base))
             asyncio.run(load(base, ["/"], 1.0, args.concurrency))  # warm up: imports, caches, first queries
             print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews the numbers)")
             for name, paths in (("digest page /", ["/"]),

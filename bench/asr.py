@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--models", default="whisper-tiny.en,whisper-base")
-    parser.add_argument("--beam-size", type=int, default=1, help="podsight's beam (1: greedy, its default)")
+    parser.add_argument("--beam-sizes", default="1,5", help="podsight's beams to run (1: greedy, its default)")
     parser.add_argument("--runs", default="podsight,plain", help="which to run (a 3-hour episode: --runs podsight)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,18 +102,21 @@ def main() -> None:
 
         seconds = probe_duration(audio)
         print(f"{seconds / 60:.1f} min of espeak-ng speech, {len(reference.split())} words\n")
-        print(f"{'model':<17}{'run':<10}{'x real time':>12}{'CPU s / audio h':>17}{'peak MB':>10}{'WER':>8}")
+        print(f"{'model':<17}{'run':<12}{'x real time':>10}{'CPU s / audio h':>17}{'peak MB':>10}{'WER':>8}")
         for model in args.models.split(","):
             results = {}
-            chosen = [(label, target) for label, target in (("podsight", run_podsight), ("plain", run_plain))
-                      if label in args.runs.split(",")]
-            for label, target in chosen:
-                wall, cpu, text, peak = measure(target, model, audio, args.beam_size)
+            runs = [(f"podsight b{beam}", run_podsight, int(beam)) for beam in args.beam_sizes.split(",")
+                    if "podsight" in args.runs.split(",")]
+            runs += [("plain", run_plain, 0)] if "plain" in args.runs.split(",") else []
+            for label, target, beam in runs:
+                wall, cpu, text, peak = measure(target, model, audio, beam)
                 results[label] = wall
-                print(f"{model:<17}{label:<10}{seconds / wall:>11.1f}x{cpu * 3600 / seconds:>17.0f}"
+                print(f"{model:<17}{label:<12}{seconds / wall:>9.1f}x{cpu * 3600 / seconds:>17.0f}"
                       f"{peak:>10.0f}{word_error_rate(reference, text):>8.3f}", flush=True)
-            if len(results) == 2:
-                print(f"{'':<17}{'speed-up':<10}{results['plain'] / results['podsight']:>11.2f}x\n")
+            for label in results:
+                if label != "plain" and "plain" in results:
+                    print(f"{'':<17}{label:<12}{results['plain'] / results[label]:>9.2f}x the plain call's speed")
+            print()
 
 
 if __name__ == "__main__":

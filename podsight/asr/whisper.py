@@ -24,6 +24,7 @@ from podsight.records import Person, Segment
 logger = logging.getLogger("podsight.asr")
 
 DEVICES = ("auto", "cpu", "cuda")
+VAD_PAD_MS = 800
 
 
 def _faster_whisper() -> Any:
@@ -130,6 +131,8 @@ class WhisperTranscriber:
         runner = model
         kwargs: dict[str, Any] = {"language": language, "beam_size": self.beam_size, "vad_filter": self.vad,
                                   "condition_on_previous_text": False}
+        if self.vad:  # 0.8 s of padding around speech, not 0.4: fewer clipped first and last words
+            kwargs["vad_parameters"] = {"speech_pad_ms": VAD_PAD_MS}
         if self.batch_size:
             runner = _faster_whisper().BatchedInferencePipeline(model=model)
             kwargs["batch_size"] = self.batch_size

@@ -57,7 +57,7 @@ def transcriber_for(settings: Settings) -> Transcriber:
                                  max_upload_bytes=int(settings.asr_max_upload_mb * 1_000_000),
                                  user_agent=settings.user_agent, work_dir=settings.cache_dir / "audio")
     return load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device,
-                            speakers=settings.asr_speakers)
+                            beam_size=settings.asr_beam_size, speakers=settings.asr_speakers)
 
 
 class _AudioMeter:

@@ -178,8 +178,6 @@ def _with_schema_instruction(messages: list[dict], json_schema: dict) -> list[di
     return [{"role": "system", "content": instruction}, *messages]
 
 
-
-
 def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     status = response.status_code
     if status < 400:
@@ -196,8 +194,6 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
     if "context" in detail.lower():
         hint = "; use shorter chunks (PODSIGHT_CHUNK_WORDS) or a larger PODSIGHT_LLM_CONTEXT"
     raise LLMError(f"the LLM endpoint {base_url} answered HTTP {status}: {detail}{hint}")
-
-
 
 
 def _read_completion(response: httpx.Response, base_url: str) -> tuple[str, Usage, str]:

@@ -41,7 +41,9 @@ class JudgedItem(BaseModel):
     """One scored insight as the judge answers it. Loose on purpose: the code clamps and checks."""
 
     insight: int
-    reason: str = ""
+    # The schema caps the reason, so constrained decoding cannot ramble past max_tokens; a longer one from
+    # an unconstrained endpoint is cut, not refused.
+    reason: str = Field("", json_schema_extra={"maxLength": 200})
     score: float
 
     @field_validator("score", mode="before")
@@ -58,7 +60,7 @@ class JudgedItem(BaseModel):
     @field_validator("reason", mode="before")
     @classmethod
     def _reason_as_text(cls, value: Any) -> str:
-        return "" if value is None else str(value)
+        return "" if value is None else str(value)[:200]
 
 
 def _is_number(value: Any) -> bool:
@@ -146,7 +148,7 @@ def _judge_batch(
     """One model call for insights offset+1 .. offset+len(group)."""
     messages = build_messages(excerpt, group)
     try:
-        answer, usage = llm.complete(messages, JudgeAnswer, max_tokens=60 + 60 * len(group))
+        answer, usage = llm.complete(messages, JudgeAnswer, max_tokens=60 + 100 * len(group))  # 60 per item cut answers off
     except LLMOutputError as error:
         last = offset + len(group)
         problems.append(f"insights {offset + 1}-{last} unscored: the judge's answer was not valid JSON ({error})")

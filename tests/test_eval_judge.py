@@ -47,7 +47,7 @@ def test_scores_reasons_and_tokens_from_a_good_answer():
     assert result.mean == pytest.approx(9.5 / 3)
     assert (result.tokens_in, result.tokens_out, result.model) == (PROMPT_TOKENS, COMPLETION_TOKENS, "judge-model")
     request = fake.requests[0]["json"]
-    assert request["response_format"]["json_schema"]["name"] == "JudgeAnswer"
+    assert request["response_format"]["json_schema"]["name"].startswith("JudgeAnswer")
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]
     assert "## 5: changes what a listener believes or does" in system and RUBRIC.strip() in system
     assert "the town's new levee held" in user and "1. Claim: Claim number 1" in user and '"quote 3"' in user

@@ -8,6 +8,8 @@ and every problem is counted and described. A whole answer that is not JSON fail
 
 from __future__ import annotations
 
+from functools import cache
+
 import logging
 import math
 from collections.abc import Sequence
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, create_model, field_validator
 
 from podsight.errors import LLMOutputError
 from podsight.insights.prompts import clock
@@ -78,6 +80,15 @@ def _is_number(value: Any) -> bool:
 
 class JudgeAnswer(BaseModel):
     scores: list[JudgedItem] = Field(default_factory=list)
+
+
+@cache
+def answer_schema(count: int) -> type[JudgeAnswer]:
+    """JudgeAnswer with at most `count` + 2 items: a small model left free keeps inventing more until the
+    token limit cuts its answer off (measured with the 1.5B default); the two spare ones let `read_scores`
+    report a repeated or unknown item instead of losing the whole batch."""
+    return create_model(f"JudgeAnswer{count}", __base__=JudgeAnswer,
+                        scores=(list[JudgedItem], Field(default_factory=list, max_length=count + 2)))
 
 
 class Judgeable(Protocol):
@@ -148,7 +159,7 @@ def _judge_batch(
     """One model call for insights offset+1 .. offset+len(group)."""
     messages = build_messages(excerpt, group)
     try:
-        answer, usage = llm.complete(messages, JudgeAnswer, max_tokens=60 + 100 * len(group))  # 60 per item cut answers off
+        answer, usage = llm.complete(messages, answer_schema(len(group)), max_tokens=60 + 100 * (len(group) + 2))
     except LLMOutputError as error:
         last = offset + len(group)
         problems.append(f"insights {offset + 1}-{last} unscored: the judge's answer was not valid JSON ({error})")

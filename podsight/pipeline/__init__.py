@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from podsight.config import Settings
+from podsight.embed import load_embedder
 from podsight.errors import PodsightError
 from podsight.store.db import Store
 
@@ -62,10 +63,13 @@ def run(
             summary["asr"] = speech_to_text(store, settings, progress)
         if "insights" in stages:
             summary["insights"] = extract(store, settings, progress)
+        # One embedding model for both stages: each would otherwise read its weights (~90 MB) again.
+        embedder = load_embedder(settings.embed_model) if {"links", "digests"} & set(stages) else None
         if "links" in stages:
-            summary["links"] = link_insights(store, settings, progress)
+            summary["links"] = link_insights(store, settings, progress, embedder=embedder)
         if "digests" in stages:
-            summary["digests"] = build_digests(store, settings, now, ignore_send_hour=ignore_send_hour)
+            summary["digests"] = build_digests(store, settings, now, ignore_send_hour=ignore_send_hour,
+                                               embedder=embedder)
         if "deliver" in stages:
             summary["deliver"] = deliver(store, settings, now, progress)
     return summary

@@ -116,8 +116,13 @@ class ExtractionReport:
     chunks: int
     chunks_skipped: tuple[str, ...] = ()  # one readable reason per skipped chunk
     dropped: tuple[str, ...] = ()  # one readable reason per dropped insight (quote not found, ...)
-    tokens_in: int = 0
+    tokens_in: int = 0  # spent by this run: answers from podsight's cache cost nothing
     tokens_out: int = 0
+    # What the extraction costs, cached or not (what a first run pays): all the prompts sent, the part of
+    # them the server reused from its prompt cache, and the answers.
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,9 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if not self.path.endswith("/chat/completions"):  # e.g. llama.cpp's /tokenize: OpenAI has none
+                self.send_error(404)
+                return
             try:
                 request_json = json.loads(raw or b"{}")
             except ValueError:

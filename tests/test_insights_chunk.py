@@ -54,15 +54,16 @@ def test_consecutive_chunks_overlap_by_about_the_overlap():
         assert after.first == before.last + 1
 
 
-def test_lines_are_numbered_by_segment_index_with_the_speaker():
+def test_lines_are_numbered_from_one_in_each_chunk_and_map_back_to_segments():
     segments = [
         Segment(0, 2, "Interest compounds quietly.", "Ana"),
         Segment(2, 4, "Very quietly.", None),
         Segment(4, 6, "Then loudly.", "Ben"),
     ]
     (chunk,) = chunk_segments(segments)
-    assert chunk.text.splitlines() == ["Ana:", "[0] Interest compounds quietly.", "[1] Very quietly.", "Ben:", "[2] Then loudly."]
+    assert chunk.text.splitlines() == ["Ana:", "[1] Interest compounds quietly.", "[2] Very quietly.", "Ben:", "[3] Then loudly."]
     assert (chunk.first, chunk.last, chunk.words) == (0, 2, 7)
+    assert [chunk.segment_of_line(n) for n in (0, 1, 2, 3, 4)] == [None, 0, 1, 2, None]
 
 
 def test_speakers_are_labelled_by_first_name_unless_ambiguous():
@@ -71,10 +72,29 @@ def test_speakers_are_labelled_by_first_name_unless_ambiguous():
         "Ana Ruiz": "Ana Ruiz", "Ana Lopez": "Ana Lopez", "SPEAKER_01": "SPEAKER_01"}
 
 
-def test_one_speaker_label_per_turn_and_one_line_per_segment():
-    cues = [Segment(i, i + 1, f"cue {i} words", "Ana") for i in range(3)] + [Segment(3, 4, "reply", "Ben")]
+def test_caption_cues_are_joined_into_sentence_lines_per_speaker_turn():
+    cues = [Segment(0, 1, "And I'm Sam, and, um,", "Sam"), Segment(1, 2, "I've still got dirt under my nails.", "Sam"),
+            Segment(2, 3, "Ha, lovely.", "Jo"), Segment(3, 4, "So this week we finally do the results.", "Jo")]
     (chunk,) = chunk_segments(cues)
-    assert chunk.text == "Ana:\n[0] cue 0 words\n[1] cue 1 words\n[2] cue 2 words\nBen:\n[3] reply"
+    assert chunk.text == ("Sam:\n[1] And I'm Sam, and, um, I've still got dirt under my nails.\n"
+                          "Jo:\n[2] Ha, lovely. So this week we finally do the results.")
+    assert chunk.lines == (0, 2)
+
+
+def test_a_line_closes_at_a_sentence_end_once_long_enough_and_never_passes_the_word_cap():
+    sentence = "Battery prices fell by a fifth in the third quarter this year."  # 12 words
+    turn = [Segment(i, i + 1, sentence, "Ana") for i in range(3)] + [Segment(3, 4, "word " * 35, "Ana")]
+    (chunk,) = chunk_segments(turn)
+    assert chunk.lines == (0, 1, 2, 3)
+    fragments = [Segment(i, i + 1, "eight words of a sentence that goes on", "Ana") for i in range(5)]
+    (chunk,) = chunk_segments(fragments)
+    assert chunk.lines == (0, 3), "three fragments (24 words) fit in a line, a fourth would pass 30"
+
+
+def test_skipped_segments_break_a_line():
+    cues = [Segment(i, i + 1, f"fragment {i} of a long sentence", "Ana") for i in range(3)]
+    (chunk,) = chunk_segments(cues, skip=[False, True, False])
+    assert chunk.lines == (0, 2) and "fragment 1" not in chunk.text
 
 
 def test_a_tiny_last_chunk_is_folded_into_the_one_before():

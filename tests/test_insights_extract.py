@@ -132,9 +132,14 @@ def many_segments(count: int = 80) -> list[Segment]:
     ]
 
 
+def first_segment(message: str) -> int:
+    """The number of the first `many_segments` segment a chunk shows."""
+    return int(re.search(r"Segment (\d+) is about", message).group(1))
+
+
 def test_invalid_model_output_skips_the_chunk_and_the_others_go_on():
     def sometimes_broken(message: str) -> dict | Exception:
-        first = line_of(message, "Segment")
+        first = first_segment(message)
         if first == 0:
             return LLMOutputError("Expecting ',' delimiter: line 1 column 80")
         return {"insights": [draft(f"Segment {first + 1} is about", "x" * 3)]}  # schema violation: claim too short
@@ -162,12 +167,12 @@ DISTINCT_CLAIMS = [
 
 def test_one_bad_chunk_does_not_lose_the_rest():
     def first_chunk_broken(message: str) -> dict | Exception:
-        first = line_of(message, "Segment")
+        first = first_segment(message)
         if first == 0:
             return LLMOutputError("truncated JSON")
         quote = f"Segment {first + 2} is about"  # completed below with the segment's own words
         return {"insights": [draft(quote + " " + message.split(quote, 1)[1].split(" because")[0],
-                                   DISTINCT_CLAIMS[first % len(DISTINCT_CLAIMS)], line=first + 2)]}
+                                   DISTINCT_CLAIMS[first % len(DISTINCT_CLAIMS)], line=3)]}
 
     report = extract_insights(many_segments(), ScriptedLLM(first_chunk_broken), words=300, overlap_words=30)
     assert len(report.chunks_skipped) == 1
@@ -215,8 +220,9 @@ def test_the_same_insight_from_overlapping_chunks_is_kept_once():
     def respond(message: str) -> dict:
         if opening not in message:
             return {"insights": []}
-        importance = 3 if line_of(message, "Segment") == 0 else 5
-        return {"insights": [draft(segments[shared].text.split(" because")[0], claim, line=shared, importance=importance)]}
+        importance = 3 if first_segment(message) == 0 else 5
+        line = line_of(message, opening)
+        return {"insights": [draft(segments[shared].text.split(" because")[0], claim, line=line, importance=importance)]}
 
     llm = ScriptedLLM(respond)
     report = extract_insights(segments, llm, words=300, overlap_words=60)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_llm_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeLLMServer
+from fake_llm_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeLLMServer, chat_completion
 from pydantic import BaseModel
 
 from podsight.config import Settings
 from podsight.errors import LLMError, LLMOutputError
-from podsight.llm import CachedLLM, EmbeddedServer, OpenAICompatible, ResponseCache, open_llm, resolve_model
+from podsight.llm import CachedLLM, EmbeddedServer, OpenAICompatible, ResponseCache, Usage, open_llm, resolve_model
+from podsight.llm.cache import cache_key
 from podsight.llm.openai_compat import RetryPolicy, parse_answer
 from podsight.llm.weights import ChunkedFile
 
@@ -159,7 +161,9 @@ def test_cache_answers_identical_call_without_a_request(tmp_path):
         second, second_usage = llm.complete(MESSAGES, Answer)
         assert len(fake.requests) == 1
         assert second == first and second_usage.cached
-        assert (second_usage.prompt_tokens, second_usage.completion_tokens) == (0, 0)
+        assert second_usage.spent == Usage(), "an answer from the cache costs nothing now"
+        assert (second_usage.prompt_tokens, second_usage.completion_tokens) == (first_usage.prompt_tokens, 7), \
+            "and still says what it cost when it was made"
         changed = [MESSAGES[0], {"role": "user", "content": "What is 6 x 8?"}]
         third, third_usage = llm.complete(changed, Answer)
         assert len(fake.requests) == 2 and third.answer == "other" and not third_usage.cached
@@ -178,6 +182,28 @@ def test_cache_persists_in_its_file_and_skips_invalid_answers(tmp_path):
     reopened = CachedLLM(client(fake), ResponseCache(path))  # the fake is stopped: a request would fail
     answer, usage = reopened.complete(MESSAGES, Answer)
     assert answer.answer == "ok" and usage.cached
+
+
+def test_cache_written_before_usage_was_kept_still_answers(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the table as podsight wrote it before it kept token counts
+        db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO responses VALUES (?, ?)", (cache_key("fake-model", MESSAGES, Answer, 512), '{"answer": "old"}'))
+    with FakeLLMServer([]) as fake:
+        answer, usage = CachedLLM(client(fake), ResponseCache(path)).complete(MESSAGES, Answer)
+    assert answer.answer == "old" and usage == Usage(cached=True) and fake.requests == []
+
+
+def test_usage_reads_the_prompt_tokens_the_server_reused_and_survives_garbled_counts():
+    reused = {"prompt_tokens": 900, "completion_tokens": 80, "prompt_tokens_details": {"cached_tokens": 700}}
+    garbled = {"prompt_tokens": "many", "completion_tokens": None, "prompt_tokens_details": "none"}
+    answers = [(200, chat_completion('{"answer": "a"}') | {"usage": reused}),
+               (200, chat_completion('{"answer": "b"}') | {"usage": garbled})]
+    with FakeLLMServer(answers) as fake:
+        llm = client(fake)
+        assert llm.complete(MESSAGES, Answer)[1] == Usage(900, 80, 700)
+        assert llm.complete([MESSAGES[0]], Answer)[1] == Usage()
+        assert llm.count_tokens("some text") is None, "an endpoint without /tokenize cannot count"
 
 
 def test_cache_key_covers_max_tokens_and_schema(tmp_path):
@@ -291,3 +317,10 @@ def test_embedded_smollm2_answers_schema_valid_json_through_open_llm(tmp_path):
         assert llm.name == "smollm2-135m"
         again, cached = llm.complete(messages, Answer, max_tokens=40)
         assert again == answer and cached.cached
+        # llama.cpp reuses the KV cache of a shared prefix: a second question after the same system
+        # message computes only what differs, and says so in its usage.
+        system = {"role": "system", "content": "You answer geography questions in JSON. " * 8}
+        llm.complete([system, messages[0]], Answer, max_tokens=40)
+        _, second = llm.complete([system, {"role": "user", "content": "And of Peru? Answer in JSON."}], Answer, max_tokens=40)
+        assert 60 < second.reused_prompt_tokens < second.prompt_tokens
+        assert llm.count_tokens("Paris is the capital of France.") == 7

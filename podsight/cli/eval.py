@@ -79,8 +79,9 @@ def _print_table(report: dict, transcripts: int) -> None:
     console.print(table)
     plain = report["novelty_threshold"]["best_f1_without_contradictions"]
     strict = report["novelty_threshold"]["best_f1_with_contradictions_as_negatives"]
-    console.print(f"recall counts a reference found at cosine >= {report['recall_threshold_cosine']}; "
-                  f"prompt tokens per transcript token uses {report['transcript_tokens']}.")
+    console.print(f"recall counts a reference found at cosine >= {report['recall_threshold_cosine']}; transcript "
+                  f"tokens (spoken words only) from {report['transcript_tokens']}; computed prompt tokens leave out "
+                  "what the server reused from its prompt cache; tokens in/out are what this run spent.")
     console.print(f"near-duplicate threshold, best F1 on the labelled pairs: {plain['threshold']:.2f} "
                   f"(P {plain['precision']:.2f} R {plain['recall']:.2f} F1 {plain['f1']:.2f}); with contradictions "
                   f"as must-not-merge: {strict['threshold']:.2f} (F1 {strict['f1']:.2f})")

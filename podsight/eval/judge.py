@@ -147,7 +147,7 @@ def judge(llm: LLM, transcript_excerpt: str, insights: Sequence[Judgeable], *, b
         batch_scores, batch_reasons, usage = _judge_batch(llm, transcript_excerpt, group, first, problems)
         scores += batch_scores
         reasons += batch_reasons
-        tokens = Usage(tokens.prompt_tokens + usage.prompt_tokens, tokens.completion_tokens + usage.completion_tokens)
+        tokens += usage.spent  # a rerun answered from the cache costs nothing
     return Judgement(
         tuple(scores), tuple(reasons), tuple(problems), llm.name, tokens.prompt_tokens, tokens.completion_tokens
     )

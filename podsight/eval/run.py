@@ -43,9 +43,13 @@ class ConfigResult:
     digest_duplicates: Rate = field(default_factory=Rate)
     judge_scores: list[float] = field(default_factory=list)
     judge_failures: int = 0
-    tokens_in: int = 0
+    tokens_in: int = 0  # spent by this run (a rerun answered from the cache spends none)
     tokens_out: int = 0
+    prompt_tokens: int = 0  # what the extraction costs, cached or not
+    reused_prompt_tokens: int = 0
+    completion_tokens: int = 0
     transcript_tokens: float = 0.0
+    tokens_estimated: bool = False  # transcript tokens from a word count: the endpoint cannot tokenize
     seconds: float = 0.0
 
     def summary(self) -> dict:
@@ -58,10 +62,17 @@ class ConfigResult:
             "reference_recall": str(self.recall), "digest_duplicate_rate": str(self.digest_duplicates),
             "judge_mean": None if math.isnan(mean) else round(mean, 2), "judge_failures": self.judge_failures,
             "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
-            "prompt_tokens_per_transcript_token": round(self.tokens_in / self.transcript_tokens, 2)
-            if self.transcript_tokens and self.tokens_in else None,
+            "transcript_tokens": round(self.transcript_tokens), "prompt_tokens": self.prompt_tokens,
+            "prompt_tokens_per_transcript_token": self._per_transcript_token(self.prompt_tokens),
+            "computed_prompt_tokens_per_transcript_token":
+                self._per_transcript_token(self.prompt_tokens - self.reused_prompt_tokens),
+            "answer_tokens_per_transcript_token": self._per_transcript_token(self.completion_tokens),
             "seconds": round(self.seconds, 1),
         }
+
+
+    def _per_transcript_token(self, tokens: int) -> float | None:
+        return round(tokens / self.transcript_tokens, 3) if self.transcript_tokens and tokens else None
 
 
 def knobs(settings: Settings) -> dict:
@@ -86,6 +97,7 @@ def evaluate(name: str, settings: Settings, eval_set: EvalSet, embedder: Embedde
                                       min_quote_score=settings.min_quote_score, speakers_hint=transcript.speakers)
             extracted.append((transcript, report))
             _add_extraction(result, transcript, report, embedder)
+            _add_tokens(result, transcript, report, llm)
     result.seconds = time.perf_counter() - started
     result.digest_duplicates = _digest_duplicates(extracted, embedder, settings)
     if judge_settings is not None:
@@ -99,9 +111,19 @@ def _add_extraction(result: ConfigResult, transcript, report, embedder: Embedder
     result.audio_s += transcript.duration_s
     result.recall += reference_recall([i.claim for i in report.insights], [r.claim for r in transcript.references],
                                       embedder.embed)
+
+
+def _add_tokens(result: ConfigResult, transcript, report, llm) -> None:
+    """The extraction's tokens, and the transcript's own in the model's tokenizer: its spoken words, one
+    line per segment, without speaker names or times (so every label and line number counts as overhead)."""
     result.tokens_in += report.tokens_in
     result.tokens_out += report.tokens_out
-    result.transcript_tokens += transcript.words * WORDS_TO_TOKENS
+    result.prompt_tokens += report.prompt_tokens
+    result.reused_prompt_tokens += report.reused_prompt_tokens
+    result.completion_tokens += report.completion_tokens
+    counted = llm.count_tokens("\n".join(segment.text for segment in transcript.segments))
+    result.tokens_estimated |= counted is None
+    result.transcript_tokens += counted if counted is not None else transcript.words * WORDS_TO_TOKENS
 
 
 def _digest_duplicates(extracted, embedder: Embedder, settings: Settings) -> Rate:
@@ -138,11 +160,17 @@ def tuned_novelty(eval_set: EvalSet, embedder: Embedder) -> tuple[ThresholdChoic
     return plain, strict
 
 
+def _token_source(results: list[ConfigResult]) -> str:
+    if any(r.tokens_estimated for r in results):
+        return f"words x {WORDS_TO_TOKENS} (an estimate: the endpoint has no /tokenize)"
+    return "the model's tokenizer (the endpoint's /tokenize)"
+
+
 def report_json(results: list[ConfigResult], tuned: tuple[ThresholdChoice, ThresholdChoice], eval_dir: Path) -> dict:
     plain, strict = tuned
     return {
         "evaluation_set": str(eval_dir), "recall_threshold_cosine": DEFAULT_RECALL_THRESHOLD,
-        "judge_rubric": JUDGE_VERSION, "transcript_tokens": f"words x {WORDS_TO_TOKENS} (estimate)",
+        "judge_rubric": JUDGE_VERSION, "transcript_tokens": _token_source(results),
         "configs": [r.summary() for r in results],
         "novelty_threshold": {
             "best_f1_without_contradictions": asdict(plain), "best_f1_with_contradictions_as_negatives": asdict(strict),

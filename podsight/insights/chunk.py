@@ -1,8 +1,8 @@
 """Cut a transcript into overlapping, numbered chunks that a small model can read in one call.
 
 Every segment that is not skipped lands in at least one chunk, however long the episode: nothing is
-truncated. The numbered lines (`[n] SPEAKER: text`) let the model point at where its quote is, and the
-number is the index of the segment the line starts with, so the code can find the quote again.
+truncated. The numbered lines (`[n] text`, under the speaker's name) let the model point at where its
+quote is; `Chunk.lines` maps each number back to the segment the line starts with.
 """
 
 from __future__ import annotations
@@ -15,6 +15,12 @@ from podsight.records import Segment
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and whitespace.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]?$")
+# A speaker's consecutive segments are joined into lines of up to LINE_WORDS words, closed early at a
+# sentence end once they have LINE_MIN_WORDS: a line number and a label cost 3-4 tokens each, so a line
+# per caption cue ("And I'm Sam, and, um,") or per "Right." would add a third to a conversation's tokens.
+LINE_WORDS = 30
+LINE_MIN_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,11 @@ class Chunk:
     last: int
     text: str
     words: int
+    lines: tuple[int, ...] = ()  # line n of the text (from 1) starts with segment lines[n - 1]
+
+    def segment_of_line(self, number: int) -> int | None:
+        """The segment index where the text's line `number` starts, or None for a number not in the text."""
+        return self.lines[number - 1] if 1 <= number <= len(self.lines) else None
 
 
 def word_count(text: str) -> int:
@@ -134,28 +145,50 @@ def short_labels(speakers: set[str | None]) -> dict[str | None, str]:
     return {s: (label if taken.count(label) == 1 else (s or "").strip()) for s, label in firsts.items()}
 
 
-def render_lines(segments: Sequence[Segment], indices: Sequence[int]) -> str:
-    """Render segments as numbered lines, one sentence-sized segment each, with the speaker's label
-    written once per turn:
+def _line_groups(segments: Sequence[Segment], indices: Sequence[int]) -> list[list[int]]:
+    """The segments of each line: consecutive segments of one speaker, joined up to LINE_WORDS words and
+    closed at the first sentence end after LINE_MIN_WORDS. Short replies join the sentence they open,
+    caption cues become sentences, and a long sentence stays a line of its own."""
+    groups: list[list[int]] = []
+    words = 0
+    for position, i in enumerate(indices):
+        previous = indices[position - 1] if position else None
+        joins = (groups and previous == i - 1 and segments[i].speaker == segments[previous].speaker
+                 and not (words >= LINE_MIN_WORDS and _ENDS_SENTENCE.search(segments[previous].text.strip()))
+                 and words + word_count(segments[i].text) <= LINE_WORDS)
+        if joins:
+            groups[-1].append(i)
+            words += word_count(segments[i].text)
+        else:
+            groups.append([i])
+            words = word_count(segments[i].text)
+    return groups
+
+
+def render_lines(segments: Sequence[Segment], indices: Sequence[int]) -> tuple[str, tuple[int, ...]]:
+    """Render segments as numbered lines, about a sentence each, with the speaker's label written once per
+    turn; return the text and the first segment of each line:
 
         Marcus:
-        [14] It's the tired person changing the code.
-        [15] We pulled two years of our incident data ...
+        [1] It's the tired person changing the code.
+        [2] We pulled two years of our incident data ...
 
-    A line per sentence is what lets a small model copy a quote exactly (measured: with whole turns
-    as lines it paraphrased most quotes); a label per turn rather than per line keeps the token cost
-    of caption-style transcripts low.
+    A line per sentence is what lets a small model copy a quote exactly (measured: with whole turns as
+    lines it paraphrased most quotes). Numbers restart at 1 in every chunk and labels are written once
+    per turn, because both are repeated on every line: an hour's segment numbers have four digits,
+    and the Qwen tokenizer spends a token on each digit.
     """
     labels = short_labels({segments[i].speaker for i in indices})
     lines: list[str] = []
     speaker: object = object()  # matches no real speaker, so the first turn gets its label
-    for i in indices:
-        segment = segments[i]
-        if segment.speaker != speaker and labels[segment.speaker]:
-            lines.append(f"{labels[segment.speaker]}:")
-        speaker = segment.speaker
-        lines.append(f"[{i}] {' '.join(segment.text.split())}")
-    return "\n".join(lines)
+    groups = _line_groups(segments, indices)
+    for number, group in enumerate(groups, start=1):
+        first = segments[group[0]]
+        if first.speaker != speaker and labels[first.speaker]:
+            lines.append(f"{labels[first.speaker]}:")
+        speaker = first.speaker
+        lines.append(f"[{number}] " + " ".join(" ".join(segments[i].text.split()) for i in group))
+    return "\n".join(lines), tuple(group[0] for group in groups)
 
 
 def chunk_segments(
@@ -178,6 +211,6 @@ def chunk_segments(
     chunks = []
     for number, (start, end) in enumerate(_chunk_ranges(sizes, kept, words, overlap_words)):
         indices = kept[start : end + 1]
-        text = render_lines(segments, indices)
-        chunks.append(Chunk(number, indices[0], indices[-1], text, sum(sizes[i] for i in indices)))
+        text, lines = render_lines(segments, indices)
+        chunks.append(Chunk(number, indices[0], indices[-1], text, sum(sizes[i] for i in indices), lines))
     return chunks

@@ -27,7 +27,7 @@ from podsight.insights.prompts import (
     max_answer_tokens,
 )
 from podsight.insights.sponsor import looks_like_biography, skip_mask
-from podsight.llm.base import LLM
+from podsight.llm.base import LLM, Usage
 from podsight.records import ExtractionReport, Insight, Segment
 
 log = logging.getLogger("podsight.insights")
@@ -67,8 +67,8 @@ class _Tally:
     kept: list[tuple[Insight, QuoteMatch]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    tokens_in: int = 0
-    tokens_out: int = 0
+    spent: Usage = Usage()  # by this run
+    cost: Usage = Usage()  # by the same calls when not answered from the cache
 
 
 def _short(text: str, limit: int = 100) -> str:
@@ -95,10 +95,9 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
 
 
 def _near_line(draft: Draft, chunk: Chunk) -> int:
-    """The segment to look around first: the model's line when it lies in the chunk, else its middle."""
-    if chunk.first <= draft.line <= chunk.last:
-        return draft.line
-    return (chunk.first + chunk.last) // 2
+    """The segment to look around first: where the model's line starts, else the chunk's middle."""
+    segment = chunk.segment_of_line(draft.line)
+    return segment if segment is not None else (chunk.first + chunk.last) // 2
 
 
 def _ground(draft: Draft, chunk: Chunk, finder: QuoteFinder, min_score: float) -> QuoteMatch | None:
@@ -211,8 +210,8 @@ def _ask(
         tally.skipped.append(f"{where} skipped: model output was not valid JSON: {_short(str(error), 200)}")
         log.warning("%s", tally.skipped[-1])
         return []
-    tally.tokens_in += usage.prompt_tokens
-    tally.tokens_out += usage.completion_tokens
+    tally.spent += usage.spent
+    tally.cost += usage
     return list(answer.insights)[:per_chunk]
 
 
@@ -254,6 +253,9 @@ def extract_insights(
         chunks=len(chunks),
         chunks_skipped=tuple(tally.skipped),
         dropped=tuple(tally.dropped),
-        tokens_in=tally.tokens_in,
-        tokens_out=tally.tokens_out,
+        tokens_in=tally.spent.prompt_tokens,
+        tokens_out=tally.spent.completion_tokens,
+        prompt_tokens=tally.cost.prompt_tokens,
+        reused_prompt_tokens=tally.cost.reused_prompt_tokens,
+        completion_tokens=tally.cost.completion_tokens,
     )

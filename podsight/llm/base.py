@@ -12,11 +12,27 @@ T = TypeVar("T", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens spent by one call (0 when the answer came from the cache)."""
+    """The tokens of one call.
+
+    `reused_prompt_tokens` is the part of the prompt the server took from its own prompt cache instead of
+    computing it again (llama.cpp and OpenAI report it as `prompt_tokens_details.cached_tokens`): a shared
+    instruction prefix is paid for once per run, not once per chunk. `cached` means podsight answered from
+    its response cache: the counts are what the call cost when it was made, and nothing was spent now.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reused_prompt_tokens: int = 0
     cached: bool = False
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.reused_prompt_tokens + other.reused_prompt_tokens, self.cached and other.cached)
+
+    @property
+    def spent(self) -> Usage:
+        """What this call cost now: nothing when it was answered from podsight's cache."""
+        return Usage() if self.cached else self
 
 
 class LLM(Protocol):

@@ -23,9 +23,13 @@ T = TypeVar("T", bound=BaseModel)
 
 logger = logging.getLogger("podsight.llm")
 
+_USAGE_COLUMNS = ("prompt_tokens", "completion_tokens", "reused_prompt_tokens")  # the order of Usage's fields
+
 
 class ResponseCache:
-    """A key -> text store in one SQLite file; safe to share between threads (one connection, one lock)."""
+    """A key -> (text, usage) store in one SQLite file; safe to share between threads (one connection, one
+    lock). The usage is what the answer cost when it was made, so an evaluation of cached answers still
+    shows what the prompts cost."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -36,18 +40,33 @@ class ResponseCache:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")  # readers in other processes do not block writers
             self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._add_usage_columns()
             self._db.commit()
         except (OSError, sqlite3.Error) as exc:
             raise LLMError(f"cannot open the LLM response cache {self.path}: {exc}; it is only a cache, delete it") from exc
 
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    def _add_usage_columns(self) -> None:
+        """Caches written before usage was kept get the columns; their old rows read as 0 tokens."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        for column in _USAGE_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
-    def put(self, key: str, value: str) -> None:
+    def get(self, key: str) -> tuple[str, Usage] | None:
+        """The stored answer and its original usage (marked cached), or None."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (key, value))
+            row = self._db.execute(f"SELECT value, {', '.join(_USAGE_COLUMNS)} FROM responses WHERE key = ?",
+                                   (key,)).fetchone()
+        if row is None:
+            return None
+        return row[0], Usage(*row[1:], cached=True)
+
+    def put(self, key: str, value: str, usage: Usage = Usage()) -> None:
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO responses (key, value, {', '.join(_USAGE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
+                (key, value, usage.prompt_tokens, usage.completion_tokens, usage.reused_prompt_tokens),
+            )
             self._db.commit()
 
     def __len__(self) -> int:
@@ -60,24 +79,31 @@ class ResponseCache:
 
 
 class CachedLLM:
-    """Wraps any LLM: an identical request is answered from the cache with Usage(cached=True)."""
+    """Wraps any LLM: an identical request is answered from the cache, its Usage marked cached (what it
+    cost once; `usage.spent` is zero)."""
 
     def __init__(self, inner: LLM, cache: ResponseCache):
         self.inner = inner
         self.cache = cache
         self.name = inner.name
 
+    def count_tokens(self, text: str) -> int | None:
+        """The wrapped model's token count of `text`, where its backend can tell (see OpenAICompatible)."""
+        count = getattr(self.inner, "count_tokens", None)
+        return count(text) if count else None
+
     def complete(self, messages: list[dict], schema: type[T], *, max_tokens: int = 512) -> tuple[T, Usage]:
         key = cache_key(self.inner.name, messages, schema, max_tokens)
         hit = self.cache.get(key)
         if hit is not None:
+            text, usage = hit
             try:
-                return schema.model_validate_json(hit), Usage(cached=True)
+                return schema.model_validate_json(text), usage
             except ValidationError:
                 pass  # stored under an older version of the schema's code: ask the model again
         answer, usage = self.inner.complete(messages, schema, max_tokens=max_tokens)
         try:
-            self.cache.put(key, answer.model_dump_json())  # only validated answers reach this line
+            self.cache.put(key, answer.model_dump_json(), usage)  # only validated answers reach this line
         except sqlite3.Error as exc:  # a full disk or a locked cache must not lose a paid-for answer
             logger.warning("could not store an LLM answer in %s: %s", self.cache.path, exc)
         return answer, usage

@@ -62,13 +62,23 @@ class OpenAICompatible:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=10.0))
 
+    def count_tokens(self, text: str) -> int | None:
+        """`text`'s length in the model's tokens, from the server's /tokenize (llama.cpp, vLLM), or None where
+        the endpoint has no such route (OpenAI's API)."""
+        root = self.base_url.removesuffix("/v1")
+        try:
+            response = self._client.post(f"{root}/tokenize", json={"content": text, "prompt": text, "model": self.model})
+            return len(response.json()["tokens"]) if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+
     def complete(self, messages: list[dict], schema: type[T], *, max_tokens: int = 512) -> tuple[T, Usage]:
         """Return the validated answer; on a bad answer, show the model its mistake and ask once more."""
         conversation = list(messages)
         total = Usage()
         for attempt in (1, 2):
             content, usage, finish = self._chat(conversation, schema, max_tokens)
-            total = Usage(total.prompt_tokens + usage.prompt_tokens, total.completion_tokens + usage.completion_tokens)
+            total += usage
             try:
                 return parse_answer(content, schema), total
             except (ValueError, ValidationError) as exc:
@@ -206,6 +216,20 @@ def _read_completion(response: httpx.Response, base_url: str) -> tuple[str, Usag
             f"the LLM endpoint {base_url} did not return a chat completion (got {response.text[:EXCERPT_CHARS]!r}); "
             "is PODSIGHT_LLM_BASE_URL an OpenAI-compatible /v1 URL?"
         ) from exc
-    usage = body.get("usage") or {}
-    tokens = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    usage = _mapping(body.get("usage"))
+    details = _mapping(usage.get("prompt_tokens_details"))
+    tokens = Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                   _count(details.get("cached_tokens")))
     return content, tokens, choice.get("finish_reason") or ""
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: object) -> int:
+    """A token count from an endpoint's `usage`; endpoints that omit or garble it count as 0."""
+    try:
+        return max(int(value or 0), 0)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0

@@ -23,6 +23,7 @@ from sqlalchemy import exists, or_, select
 
 from podsight import pipeline
 from podsight.config import Settings
+from podsight.embed import Embedder, load_embedder
 from podsight.errors import PodsightError
 from podsight.pipeline.digest import due_time
 from podsight.store.db import Store
@@ -51,6 +52,7 @@ class Scheduler:
         # (subscriber, day) pairs the digests stage found nothing new for: retried after the next processing
         # run brings insights, not on every tick
         self._nothing_new: set[tuple[int, str]] = set()
+        self._embedder: Embedder | None = None  # loaded by the first tick that links or ranks
 
     def due_stages(self, now: datetime) -> tuple[str, ...]:
         """The stages this tick should run, in pipeline order."""
@@ -73,7 +75,9 @@ class Scheduler:
         stages = self.due_stages(now)
         if not stages:
             return {}
-        summary = pipeline.run(self.store, self.settings, now=now, stages=stages)
+        if self._embedder is None and {"links", "digests"} & set(stages):
+            self._embedder = load_embedder(self.settings.embed_model)  # once: every later tick reuses it
+        summary = pipeline.run(self.store, self.settings, now=now, stages=stages, embedder=self._embedder)
         if set(stages) & set(PROCESSING):
             self.last_processing = now
             self._nothing_new.clear()

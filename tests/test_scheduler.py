@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from podsight.errors import PodsightError
 from podsight.pipeline import run_lock
+from podsight import scheduler as scheduler_module
 from podsight.scheduler import Scheduler
 from podsight.store.models import DigestRow, Subscriber
 
@@ -99,6 +100,17 @@ def test_spring_forward_and_a_50_hour_downtime_give_one_digest_per_local_day(sto
     assert_sent_in_local_day_after_send_hour(made, send_hours)
     assert len(sink.messages) == 10  # one email per digest
     assert sorted(m["To"] for m in sink.messages) == ["early@example.com"] * 5 + ["late@example.com"] * 5
+
+
+def test_the_embedding_model_is_read_once_for_all_ticks(store, paris, monkeypatch):
+    scheduler, clock, _, _ = paris
+    loads = []
+    real_load = scheduler_module.load_embedder
+    monkeypatch.setattr(scheduler_module, "load_embedder", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    seed_insights(store, 30, first_seen=utc(2026, 5, 4))
+    tick_through(scheduler, clock, utc(2026, 5, 5), utc(2026, 5, 7))
+    assert len(digests(store)) == 2 and sum(len(days) for days in digests(store).values()) == 4
+    assert len(loads) == 1
 
 
 def test_fall_back_night_repeats_2am_but_sends_once(store, paris):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from podsight.config import Settings
-from podsight.embed import load_embedder
+from podsight.embed import Embedder, load_embedder
 from podsight.errors import PodsightError
 from podsight.store.db import Store
 
@@ -47,8 +47,10 @@ def run(
     stages: tuple[str, ...] = STAGES,
     ignore_send_hour: bool = False,
     progress=None,
+    embedder: Embedder | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Run the chosen stages once; returns per-stage counts."""
+    """Run the chosen stages once; returns per-stage counts. A long-lived caller (the scheduler) passes
+    its `embedder` so the model is read once, not on every run."""
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise PodsightError(f"unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(STAGES)}")
@@ -64,7 +66,8 @@ def run(
         if "insights" in stages:
             summary["insights"] = extract(store, settings, progress)
         # One embedding model for both stages: each would otherwise read its weights (~90 MB) again.
-        embedder = load_embedder(settings.embed_model) if {"links", "digests"} & set(stages) else None
+        if embedder is None and {"links", "digests"} & set(stages):
+            embedder = load_embedder(settings.embed_model)
         if "links" in stages:
             summary["links"] = link_insights(store, settings, progress, embedder=embedder)
         if "digests" in stages:

@@ -7,10 +7,13 @@ Builds a real SQLite database (podsight's schema) holding `--stored` insights wi
 the links stage stores them, plus a subscriber who has been sent 5 a day for a year; then times, in one
 process, the stages as `podsight run` calls them:
 
-1. links: embed the new claims with all-MiniLM-L6-v2 (numpy) and link them against everything stored
-   (no language-model judging: `link_judge_pairs = 0`, its cost is per pair and shown by `podsight run`);
+1. links: link the new claims against everything stored (no language-model judging: `link_judge_pairs = 0`,
+   its cost is per pair and shown by `podsight run`);
 2. digests: rank the day's candidates for the subscriber (novelty against all 1,825 sent, interests,
    diversity) and store the digest.
+
+The new claims arrive as the insights stage stores them, with their embeddings; making those embeddings
+(all-MiniLM-L6-v2 in numpy) is timed on its own first, as the insights stage's share of the work.
 
 Stored vectors are random directions around 2,000 topic centres, so that nearest neighbours exist as in
 real data; new claims are generated sentences (real text: the embedder's cost is real).
@@ -63,9 +66,10 @@ def stored_vectors(count: int, dim: int, rng: np.random.Generator) -> np.ndarray
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def build(store: Store, stored: int, new: int, model: str, dim: int) -> None:
+def build(store: Store, stored: int, new_vectors: np.ndarray, model: str) -> None:
     rng, nrng = random.Random(7), np.random.default_rng(7)
-    vectors = stored_vectors(stored, dim, nrng)
+    new = len(new_vectors)
+    vectors = stored_vectors(stored, new_vectors.shape[1], nrng)
     with store.session() as session:
         feeds = [Feed(url=f"https://show{n}.example/feed.xml", title=f"Show {n}") for n in range(200)]
         old = [Episode(feed=feeds[n % 200], key=f"old{n}", title=f"Old {n}", state="extracted",
@@ -75,9 +79,10 @@ def build(store: Store, stored: int, new: int, model: str, dim: int) -> None:
                  for n in range(new // 10)]
         session.add_all(old + fresh)
         session.flush()
-        session.add_all(_insight(old[n // 10].id, claim(rng, n), pack_vector(vectors[n], "float16"), model)
+        session.add_all(_insight(old[n // 10].id, claim(rng, n), pack_vector(vectors[n], "float16"), model, linked=True)
                         for n in range(stored))
-        session.add_all(_insight(fresh[n // 10].id, claim(rng, stored + n), None, None) for n in range(new))
+        session.add_all(_insight(fresh[n // 10].id, new_claim(n), pack_vector(new_vectors[n], "float16"), model)
+                        for n in range(new))
         sub = Subscriber(email="reader@example.com", interests="interest rates, battery prices")
         session.add(sub)
         session.flush()
@@ -86,10 +91,14 @@ def build(store: Store, stored: int, new: int, model: str, dim: int) -> None:
                                   items=[DigestItemRow(insight_id=1 + day * 5 + k, position=k, score=1) for k in range(5)]))
 
 
-def _insight(episode_id: int, text: str, blob: bytes | None, model: str | None) -> InsightRow:
+def new_claim(n: int) -> str:
+    return claim(random.Random(n), n)
+
+
+def _insight(episode_id: int, text: str, blob: bytes, model: str, linked: bool = False) -> InsightRow:
     return InsightRow(episode_id=episode_id, claim=text, quote=text, kind="claim", importance=random.random(),
                       start_s=0, end_s=5, match_score=100, model="bench", prompt_version="bench", embedding=blob,
-                      embed_model=model, created_at=NOW)
+                      embed_model=model, linked_model=model if linked else None, created_at=NOW)
 
 
 def peak_mb() -> float:
@@ -102,28 +111,29 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=100_000)
     args = parser.parse_args()
     embedder = load_embedder()
+    claims = [new_claim(n) for n in range(args.new)]
+    started = time.perf_counter()
+    new_vectors = embedder.embed(claims)  # the insights stage's share: it stores each claim with its vector
+    embed_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), link_judge_pairs=0, max_episode_age_days=1)
         store = Store(settings.db_url)
         started = time.perf_counter()
-        build(store, args.stored, args.new, embedder.name, embedder.dim)
+        build(store, args.stored, new_vectors, embedder.name)
         print(f"built {args.stored:,} stored + {args.new:,} new insights, 365 digests in "
               f"{time.perf_counter() - started:.1f} s (not part of the timings)", flush=True)
         before = peak_mb()
-        claims = [claim(random.Random(n), n) for n in range(args.new)]
-        started = time.perf_counter()
-        embedder.embed(claims)  # the same work the links stage starts with, timed alone
-        embed_s = time.perf_counter() - started
         started = time.perf_counter()
         links = link_insights(store, settings, embedder=embedder)
         link_s = time.perf_counter() - started
         started = time.perf_counter()
         digests = build_digests(store, settings, NOW, ignore_send_hour=True, embedder=embedder)
         rank_s = time.perf_counter() - started
-    print(f"links stage   {link_s:6.2f} s   embedded {links['embedded']:,}, stored {links['links']:,} links")
-    print(f"  of which embedding the {args.new:,} claims ~{embed_s:.2f} s (timed alone), linking ~{link_s - embed_s:.2f} s")
+    print(f"embedding     {embed_s:6.2f} s   the {args.new:,} new claims, in the insights stage "
+          f"({1000 * embed_s / max(args.new, 1):.1f} ms a claim)")
+    print(f"links stage   {link_s:6.2f} s   linked {links['linked']:,}, stored {links['links']:,} links")
     print(f"digest stage  {rank_s:6.2f} s   {digests['items']} items for 1 subscriber (1,825 sent before)")
-    print(f"linking + ranking, embedding aside: {link_s - embed_s + rank_s:.2f} s (goal: under 5 s)")
+    print(f"linking + ranking: {link_s + rank_s:.2f} s (goal: under 5 s); with the embedding: {embed_s + link_s + rank_s:.2f} s")
     print(f"peak RSS      {peak_mb():6.0f} MB  ({before:.0f} MB before the two stages)")
 
 

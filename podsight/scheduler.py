@@ -75,7 +75,7 @@ class Scheduler:
         stages = self.due_stages(now)
         if not stages:
             return {}
-        if self._embedder is None and {"links", "digests"} & set(stages):
+        if self._embedder is None and {"insights", "links", "digests"} & set(stages):
             self._embedder = load_embedder(self.settings.embed_model)  # once: every later tick reuses it
         summary = pipeline.run(self.store, self.settings, now=now, stages=stages, embedder=self._embedder)
         if set(stages) & set(PROCESSING):

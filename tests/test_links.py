@@ -11,6 +11,7 @@ import pytest
 from fake_llm_server import FakeLLMServer
 from sqlalchemy import select
 
+from podsight.embed import load_embedder, pack_vector, unpack_vectors
 from podsight.links import Pair, PairJudge, Ref, classify, close_pairs
 from podsight.llm.openai_compat import OpenAICompatible
 from podsight.pipeline.links import link_insights
@@ -84,6 +85,29 @@ def two_shows(store):
     return store
 
 
+def test_stored_vectors_are_linked_as_they_are_and_old_insights_pair_with_new_ones_once(settings, store):
+    settings.link_judge_pairs = 0
+    embedder = load_embedder()
+    claims = ["Battery pack prices fell ninety percent in ten years.", "Battery packs cost a tenth of what they did ten years ago."]
+    with store.session() as session:
+        episodes = [Episode(feed=Feed(url=f"http://x/{n}.xml"), key="e", title="E") for n in range(2)]
+        old = add_insight(session, episodes[0], claims[0])
+        new = add_insight(session, episodes[1], claims[1])
+        old.embedding, old.embed_model, old.linked_model = pack_vector(embedder.embed([claims[0]])[0], "float16"), embedder.name, embedder.name
+        # What the insights stage stores: a vector that the links stage must use, not make again.
+        marker = pack_vector(embedder.embed(["Battery packs are a tenth of the old price."])[0], "float16")
+        new.embedding, new.embed_model = marker, embedder.name
+    counts = link_insights(store, settings, embedder=embedder)
+    assert counts == {"linked": 1, "links": 1, "judged": 0}
+    with store.session() as session:
+        rows = {r.claim: r for r in session.scalars(select(InsightRow))}
+        (link,) = session.scalars(select(InsightLink))
+    assert rows[claims[1]].embedding == marker and rows[claims[1]].linked_model == embedder.name
+    stored = unpack_vectors([rows[c].embedding for c in claims], embedder.dim)
+    assert (link.insight_id, link.other_id) == (1, 2)
+    assert link.similarity == pytest.approx(float(stored[0] @ stored[1]), abs=1e-3), "the stored vectors were compared"
+
+
 def test_stage_embeds_links_and_reruns_for_free(settings, two_shows):
     settings.link_judge_pairs = 5
     answers = [verdict_answer("contradicting", "raised by half a point vs not raised")] * 5
@@ -91,7 +115,7 @@ def test_stage_embeds_links_and_reruns_for_free(settings, two_shows):
         settings.llm_base_url = fake.base_url
         first = link_insights(two_shows, settings)
         again = link_insights(two_shows, settings)
-    assert first["embedded"] == 4 and again == {"embedded": 0, "links": 0, "judged": 0}
+    assert first["linked"] == 4 and again == {"linked": 0, "links": 0, "judged": 0}
     with two_shows.session() as session:
         links = list(session.scalars(select(InsightLink)))
         rows = {r.id: r for r in session.scalars(select(InsightRow))}

@@ -72,3 +72,27 @@ def test_upgrade_from_the_first_schema_keeps_digests(tmp_path):
         assert connection.execute(text("SELECT count(*) FROM digest_items")).scalar() == 1
         assert connection.execute(text("SELECT embedding FROM insights WHERE id = 1")).scalar() is None
         assert connection.execute(text("SELECT count(*) FROM insight_links")).scalar() == 0
+
+
+def test_insights_embedded_before_0004_count_as_linked(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0003")
+        connection.execute(text("INSERT INTO feeds (id, url, status, consecutive_errors, created_at) VALUES (1, 'http://x/f', 'active', 0, '2026-01-01')"))
+        connection.execute(text(
+            "INSERT INTO episodes (id, feed_id, key, title, description, transcript_links, persons, state, attempts,"
+            " first_seen_at) VALUES (1, 1, 'k', 'T', '', '[]', '[]', 'extracted', 0, '2026-01-01')"))
+        for insight_id, vector in ((1, "x'00'"), (2, "NULL")):  # linked in the old stage / not yet
+            connection.execute(text(
+                "INSERT INTO insights (id, episode_id, claim, why, quote, kind, importance, start_s, end_s, match_score,"
+                f" model, prompt_version, created_at, embedding, embed_model) VALUES ({insight_id}, 1, 'c', '', 'q',"
+                f" 'claim', 0.5, 0, 1, 100, 'm', 'v', '2026-01-01', {vector}, 'all-minilm-l6-v2')"))
+    engine.dispose()
+
+    store = Store(url)
+    with store.engine.connect() as connection:
+        linked = connection.execute(text("SELECT id, linked_model FROM insights ORDER BY id")).all()
+    assert linked == [(1, "all-minilm-l6-v2"), (2, None)]

@@ -174,8 +174,10 @@ def test_same_claim_in_two_episodes_is_linked_sent_once_with_both_sources_and_vo
     with FakeLLMServer([answer(GROUNDED), answer(GROUNDED), judge]) as llm:
         settings.llm_base_url = llm.base_url
         summary = run(store, settings, now=NOW)
-    assert summary["links"] == {"embedded": 2, "links": 1, "judged": 1}
+    assert summary["links"] == {"linked": 2, "links": 1, "judged": 1}
     with store.session() as session:
+        stored = session.execute(select(InsightRow.embed_model, InsightRow.linked_model)).all()
+        assert stored == [("all-minilm-l6-v2", "all-minilm-l6-v2")] * 2, "embedded when extracted, then linked"
         link = session.scalar(select(InsightLink))
         assert (link.kind, link.judged_by is not None) == ("corroborating", True)
     html = next(p for p in sink.messages[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()

@@ -63,11 +63,11 @@ def run(
             summary["transcripts"] = fetch_transcripts(store, settings, progress)
         if "asr" in stages:
             summary["asr"] = speech_to_text(store, settings, progress)
-        if "insights" in stages:
-            summary["insights"] = extract(store, settings, progress)
-        # One embedding model for both stages: each would otherwise read its weights (~90 MB) again.
-        if embedder is None and {"links", "digests"} & set(stages):
+        # One embedding model for the stages that use it: each would otherwise read its weights (~90 MB) again.
+        if embedder is None and {"insights", "links", "digests"} & set(stages):
             embedder = load_embedder(settings.embed_model)
+        if "insights" in stages:
+            summary["insights"] = extract(store, settings, progress, embedder=embedder)
         if "links" in stages:
             summary["links"] = link_insights(store, settings, progress, embedder=embedder)
         if "digests" in stages:

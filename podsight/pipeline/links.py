@@ -1,8 +1,9 @@
-"""Links stage, runner side: embed new insights and link them to close insights of other episodes.
+"""Links stage, runner side: link new insights to close insights of other episodes.
 
-An insight counts as new until its embedding is stored; the embedding and the insight's links are written
-in one transaction, so a crash leaves it new and the next run links it (links are unique per pair, so a
-rerun adds nothing twice). Stored vectors are read once per run and kept in memory (a year of insights is
+The insights stage stores each claim's embedding; this stage embeds only what is missing (insights from
+before, or of another embedding model). An insight counts as new until `linked_model` names the current
+model; the mark and the insight's links are written in one transaction, so a crash leaves it new and the
+next run links it (links are unique per pair, so a rerun adds nothing twice). Stored vectors are read once per run and kept in memory (a year of insights is
 about 150 MB as float32); texts are read only for the pairs the language model judges. The model starts
 only when some pair is close enough to judge.
 """
@@ -30,12 +31,12 @@ BATCH = 512  # new insights embedded and linked per transaction
 
 
 def link_insights(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
-    """Embed every insight without a vector of the current model, then store its links."""
+    """Link every insight not yet linked with the current embedding model, embedding those without a vector."""
     embedder = embedder or load_embedder(settings.embed_model)
     with store.session() as session:
-        todo = list(session.scalars(select(InsightRow.id).where(_needs_vector(embedder)).order_by(InsightRow.id)))
+        todo = list(session.scalars(select(InsightRow.id).where(_not_linked(embedder)).order_by(InsightRow.id)))
         pool = _Pool.load(session, embedder) if todo else None
-    counts = {"embedded": 0, "links": 0, "judged": 0}
+    counts = {"linked": 0, "links": 0, "judged": 0}
     if not todo:
         return counts
     if progress:
@@ -46,20 +47,24 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
             batch = todo[start:start + BATCH]
             with store.session() as session:
                 counts["links"] += _link_batch(session, settings, embedder, batch, pool, judge)
-            counts["embedded"] += len(batch)
+            counts["linked"] += len(batch)
             if progress:
                 progress.advance(len(batch))
         counts["judged"] = judge.calls if judge else 0
     return counts
 
 
-def _needs_vector(embedder: Embedder):
-    return (InsightRow.embedding.is_(None)) | (InsightRow.embed_model != embedder.name)
+def _not_linked(embedder: Embedder):
+    return InsightRow.linked_model.is_(None) | (InsightRow.linked_model != embedder.name)
+
+
+def _has_vector(embedder: Embedder):
+    return InsightRow.embedding.is_not(None) & (InsightRow.embed_model == embedder.name)
 
 
 class _Pool:
-    """Every insight that has a vector of this model: refs (ids only, texts are read when needed) and
-    one float32 matrix that grows as batches are linked."""
+    """Every insight linked with this model: refs (ids only, texts are read when needed) and one float32
+    matrix that grows as batches are linked."""
 
     def __init__(self, refs: list[Ref], vectors: np.ndarray):
         self.refs = refs
@@ -74,7 +79,7 @@ class _Pool:
     def load(cls, session: Session, embedder: Embedder) -> _Pool:
         rows = session.execute(
             select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding)
-            .where(InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))
+            .where(_has_vector(embedder), InsightRow.linked_model == embedder.name)
         ).all()
         return cls([Ref(r.id, r.episode_id, "", "") for r in rows], unpack_vectors([r.embedding for r in rows], embedder.dim))
 
@@ -90,15 +95,30 @@ class _Pool:
 
 def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
     rows = list(session.scalars(select(InsightRow).where(InsightRow.id.in_(ids)).order_by(InsightRow.id)))
-    vectors = embedder.embed([row.claim for row in rows])
+    vectors = embed_rows(rows, embedder)
     refs = [Ref(row.id, row.episode_id, row.claim, row.quote) for row in rows]
     pool.add([replace(ref, claim="", quote="") for ref in refs], vectors)  # so new insights pair up too
     pairs = close_pairs(refs, vectors, pool.refs, pool.vectors)
     budget = settings.link_judge_pairs - (judge.calls if judge else 0)
     links = classify(_with_texts(session, pairs, budget), judge, budget=budget)
-    for row, vector in zip(rows, vectors):
-        row.embedding, row.embed_model = pack_vector(vector, "float16"), embedder.name
+    for row in rows:
+        row.linked_model = embedder.name
     return _save_links(session, links, ids)
+
+
+def embed_rows(rows: list[InsightRow], embedder: Embedder) -> np.ndarray:
+    """The rows' claim vectors (float32, row for row): the stored ones, and for rows without a vector of
+    this model a new one, stored on the row."""
+    vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+    missing = [n for n, row in enumerate(rows) if row.embedding is None or row.embed_model != embedder.name]
+    if missing:
+        vectors[missing] = embedder.embed([rows[n].claim for n in missing])
+        for n in missing:
+            rows[n].embedding, rows[n].embed_model = pack_vector(vectors[n], "float16"), embedder.name
+    stored = sorted(set(range(len(rows))) - set(missing))
+    if stored:
+        vectors[stored] = unpack_vectors([rows[n].embedding for n in stored], embedder.dim)
+    return vectors
 
 
 def _with_texts(session: Session, pairs: list[Pair], budget: int) -> list[Pair]:

@@ -119,10 +119,12 @@ class InsightRow(Base):
     model: Mapped[str] = mapped_column(String(256))
     prompt_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # The claim's sentence embedding (float16 bytes, see podsight.embed.index) and the model that made it;
-    # NULL until the links stage has run on this insight.
+    # The claim's sentence embedding (float16 bytes, see podsight.embed.index) and the model that made it,
+    # stored by the insights stage; the links stage fills in what is missing or of another model.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embed_model: Mapped[str | None] = mapped_column(String(128))
+    # The embedding model this insight was linked with: NULL until the links stage has linked it.
+    linked_model: Mapped[str | None] = mapped_column(String(128))
 
     episode: Mapped[Episode] = relationship()
 

@@ -201,11 +201,11 @@ def _ask(
     llm: LLM, chunk: Chunk, segments: Sequence[Segment], per_chunk: int, speakers: Sequence[str], tally: _Tally
 ) -> list[Draft]:
     """One model call for one chunk; a malformed answer skips the chunk with a reason."""
-    start_s, end_s = segments[chunk.first].start, segments[chunk.last].end
-    messages = build_messages(chunk.text, limit=per_chunk, start_s=start_s, end_s=end_s, speakers=speakers)
+    messages = chunk_messages(chunk, segments, per_chunk, speakers)
     try:
         answer, usage = llm.complete(messages, answer_schema(per_chunk), max_tokens=max_answer_tokens(per_chunk))
     except LLMOutputError as error:
+        start_s, end_s = segments[chunk.first].start, segments[chunk.last].end
         where = f"chunk {chunk.index + 1} ({clock(start_s)}-{clock(end_s)})"
         tally.skipped.append(f"{where} skipped: model output was not valid JSON: {_short(str(error), 200)}")
         log.warning("%s", tally.skipped[-1])
@@ -213,6 +213,22 @@ def _ask(
     tally.spent += usage.spent
     tally.cost += usage
     return list(answer.insights)[:per_chunk]
+
+
+def chunk_messages(chunk: Chunk, segments: Sequence[Segment], per_chunk: int, speakers: Sequence[str]) -> list[dict]:
+    """The chat messages sent for one chunk."""
+    start_s, end_s = segments[chunk.first].start, segments[chunk.last].end
+    return build_messages(chunk.text, limit=per_chunk, start_s=start_s, end_s=end_s, speakers=speakers)
+
+
+def prepare(segments: Sequence[Segment], *, words: int, overlap_words: int,
+            speakers_hint: Sequence[str] = ()) -> tuple[list[Segment], list[bool], list[Chunk], tuple[str, ...]]:
+    """A transcript as extraction reads it: sentence-sized pieces, the ad/intro mask over them, the
+    chunks, and the speakers' full names."""
+    pieces = split_long_segments(segments, max_words=PIECE_WORDS)
+    skip = skip_mask(pieces)
+    chunks = chunk_segments(pieces, words=words, overlap_words=overlap_words, skip=skip)
+    return pieces, skip, chunks, tuple(speakers_hint) or _named_speakers(pieces)
 
 
 def _named_speakers(segments: Sequence[Segment], limit: int = 6) -> tuple[str, ...]:
@@ -237,10 +253,8 @@ def extract_insights(
     A chunk whose answer is not valid JSON is skipped with a reason and the others go on; an
     unreachable model (LLMError) propagates so the caller can retry the episode later.
     """
-    pieces = split_long_segments(segments, max_words=PIECE_WORDS)
-    skip = skip_mask(pieces)
-    chunks = chunk_segments(pieces, words=words, overlap_words=overlap_words, skip=skip)
-    speakers = tuple(speakers_hint) or _named_speakers(pieces)
+    pieces, skip, chunks, speakers = prepare(segments, words=words, overlap_words=overlap_words,
+                                             speakers_hint=speakers_hint)
     context = _Context(QuoteFinder(pieces, skip), llm.name, min_quote_score, speakers)
     tally = _Tally()
     for chunk in chunks:

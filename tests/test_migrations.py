@@ -50,11 +50,7 @@ def test_upgrade_from_the_first_schema_keeps_digests(tmp_path):
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0001")
-        connection.execute(text(
-            "INSERT INTO feeds (id, url, status, consecutive_errors, created_at) VALUES (1, 'http://x/f', 'active', 0, '2026-01-01')"))
-        connection.execute(text(
-            "INSERT INTO episodes (id, feed_id, key, title, description, transcript_links, persons, state, attempts,"
-            " first_seen_at) VALUES (1, 1, 'k', 'T', '', '[]', '[]', 'extracted', 0, '2026-01-01')"))
+        _feed_and_episode(connection)
         connection.execute(text(
             "INSERT INTO insights (id, episode_id, claim, why, quote, kind, importance, start_s, end_s, match_score,"
             " model, prompt_version, created_at) VALUES (1, 1, 'c', '', 'q', 'claim', 0.5, 0, 1, 100, 'm', 'v',"
@@ -81,10 +77,7 @@ def test_insights_embedded_before_0004_count_as_linked(tmp_path):
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0003")
-        connection.execute(text("INSERT INTO feeds (id, url, status, consecutive_errors, created_at) VALUES (1, 'http://x/f', 'active', 0, '2026-01-01')"))
-        connection.execute(text(
-            "INSERT INTO episodes (id, feed_id, key, title, description, transcript_links, persons, state, attempts,"
-            " first_seen_at) VALUES (1, 1, 'k', 'T', '', '[]', '[]', 'extracted', 0, '2026-01-01')"))
+        _feed_and_episode(connection)
         for insight_id, vector in ((1, "x'00'"), (2, "NULL")):  # linked in the old stage / not yet
             connection.execute(text(
                 "INSERT INTO insights (id, episode_id, claim, why, quote, kind, importance, start_s, end_s, match_score,"
@@ -96,3 +89,12 @@ def test_insights_embedded_before_0004_count_as_linked(tmp_path):
     with store.engine.connect() as connection:
         linked = connection.execute(text("SELECT id, linked_model FROM insights ORDER BY id")).all()
     assert linked == [(1, "all-minilm-l6-v2"), (2, None)]
+
+
+def _feed_and_episode(connection) -> None:
+    """Feed 1 with episode 1, in columns every revision has."""
+    connection.execute(text(
+        "INSERT INTO feeds (id, url, status, consecutive_errors, created_at) VALUES (1, 'http://x/f', 'active', 0, '2026-01-01')"))
+    connection.execute(text(
+        "INSERT INTO episodes (id, feed_id, key, title, description, transcript_links, persons, state, attempts,"
+        " first_seen_at) VALUES (1, 1, 'k', 'T', '', '[]', '[]', 'extracted', 0, '2026-01-01')"))

@@ -1,7 +1,7 @@
 """The extraction prompt and the answer schema.
 
 The prompt is short on purpose: it is sent once per chunk, and the budget is about 1.3 prompt tokens
-per transcript token. The model is asked for the part it is good at (saying what an idea is, in its
+computed per transcript token (`bench/prompt_tokens.py`, `podsight eval`). The model is asked for the part it is good at (saying what an idea is, in its
 own words); choosing the passages, checking the quote and dropping copies is done in code.
 Bump PROMPT_VERSION whenever the prompt or the schema changes: it is stored with every insight and
 is part of the LLM cache key, so old answers are not reused for a new prompt.
@@ -23,8 +23,9 @@ KINDS = ("claim", "prediction", "advice", "data_point", "story")
 Kind = Literal["claim", "prediction", "advice", "data_point", "story"]
 
 # Sent with every chunk, but llama.cpp keeps this prefix in its prompt cache, so it is computed once per
-# run. A bulleted list of fields, with the kinds spelt out, is what the 1.5B model follows: a one-paragraph
-# version 40 tokens shorter (extract-v6) grounded 62% of its drafts on the evaluation set, this one 81%.
+# run. A bulleted list of fields, with the kinds spelt out, is what the 1.5B model follows: on the evaluation
+# set a one-paragraph version 40 tokens shorter (extract-v6) kept 16 insights and found 5 of the 56
+# reference ones; this list (extract-v7) keeps 17 and finds 8.
 _SYSTEM = """Find the key ideas in this podcast excerpt. Each line is `[n] text`, under its speaker's name.
 Skip greetings, small talk, guest biographies and ads.
 For each idea:

@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file
 
-# Abramowitz & Stegun 7.1.26: erf to 1.5e-7, below float32 rounding of the activations; numpy has no
-# erf and the exact (erf) GELU is what BERT was trained with, so the tanh shortcut would drift.
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+# GELU's tanh form (Hendrycks & Gimpel). BERT was trained with the exact, erf-based GELU, but numpy has
+# no erf: the A&S polynomial that stood in for it took 40% of an embedding's time (numpy's elementwise
+# functions use one core), the tanh form 5x less. Measured: cosine >= 0.999997 to the erf version on 2,000
+# claims and to sentence-transformers on the 40 reference sentences (tests/test_embed.py); embedding
+# 2,000 claims took 7.2 s instead of 13.1 s on 2 cores.
+_GELU_C = np.float32(np.sqrt(2 / np.pi))
+_GELU_K = np.float32(0.044715)
 
 
 @dataclass(frozen=True)
@@ -71,31 +74,18 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact GELU, x * Phi(x), with Phi from the A&S polynomial for the normal tail.
-
-    z is clipped to +-9 so no intermediate ever becomes a subnormal float (x86 handles those a hundred
-    times slower); Phi(x) below x = -12.7 is far under float32 resolution anyway. Computed in place on few buffers and without
-    np.where: on the (tokens x 1536) activations, memory traffic costs more than the arithmetic."""
-    z = x * np.float32(1 / np.sqrt(2))
-    np.clip(z, -9, 9, out=z)
-    tail = np.abs(z)
-    t = tail * np.float32(_ERF_P)
-    t += 1
-    np.reciprocal(t, out=t)
-    poly = t * np.float32(_ERF_A[4])
-    for coefficient in reversed(_ERF_A[:4]):  # Horner: ((a4 t + a3) t + a2) t ...
-        poly += np.float32(coefficient)
-        poly *= t
-    tail *= tail
-    np.negative(tail, out=tail)
-    np.exp(tail, out=tail)
-    tail *= poly
-    tail *= 0.5  # now P(N(0,1) > |x|)
-    np.subtract(0.5, tail, out=tail)
-    np.copysign(tail, z, out=tail)  # np.sign is not vectorised and would take a third of the time
-    tail += 0.5  # now Phi(x)
-    tail *= x
-    return tail
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in place on one buffer: on the (tokens x 1536)
+    activations memory traffic costs more than the arithmetic."""
+    y = x * x
+    y *= _GELU_K
+    y += 1
+    y *= x
+    y *= _GELU_C
+    np.tanh(y, out=y)
+    y += 1
+    y *= x
+    y *= np.float32(0.5)
+    return y
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

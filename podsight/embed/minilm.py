@@ -42,7 +42,7 @@ def minilm_model_dir() -> Path:
 
 
 class MiniLMEmbedder:
-    """The default embedder: 384-dim vectors, about a thousand short sentences a second on two cores."""
+    """The default embedder: 384-dim vectors, about 280 claims (20 word pieces each) a second on two cores."""
 
     def __init__(self, model_dir: Path | None = None, *, batch_size: int = 32, max_tokens: int | None = None,
                  name: str = MINILM_NAME):

@@ -37,9 +37,9 @@ def run_judge(script: list, insights: list[Insight], **kwargs) -> tuple[Judgemen
 
 
 def test_scores_reasons_and_tokens_from_a_good_answer():
-    script = [answer({"insight": 1, "reason": "specific, with a mechanism", "score": 5},
-                     {"insight": 2, "reason": "ordinary", "score": 3.5},
-                     {"insight": 3, "reason": "small talk", "score": 1})]
+    script = [answer({"reason": "specific, with a mechanism", "score": 5},
+                     {"reason": "ordinary", "score": 3.5},
+                     {"reason": "small talk", "score": 1})]
     result, fake = run_judge(script, [make_insight(n) for n in (1, 2, 3)])
     assert result.scores == (5.0, 3.5, 1.0)
     assert result.reasons == ("specific, with a mechanism", "ordinary", "small talk")
@@ -63,29 +63,34 @@ def test_a_malformed_answer_leaves_the_batch_unscored_and_counted():
     assert len(fake.requests) == 2
 
 
-def test_out_of_range_repeated_missing_and_unreadable_items_are_clamped_or_skipped():
-    script = [answer({"insight": 1, "reason": "too keen", "score": 7},
-                     {"insight": 1, "reason": "again", "score": 2},
-                     {"insight": 2, "reason": "too harsh", "score": -1},
-                     {"insight": 9, "reason": "no such insight", "score": 4},
-                     {"insight": 4, "reason": None, "score": "four"},
-                     {"insight": "5", "reason": "numeric strings are fine", "score": "4"})]
-    result, _ = run_judge(script, [make_insight(n) for n in range(1, 6)])
-    assert result.scores == (5.0, 1.0, None, None, 4.0)
+def test_items_score_insights_in_order_and_bad_scores_are_clamped_or_skipped():
+    script = [answer({"reason": "too keen", "score": 7},
+                     {"reason": "too harsh", "score": -1},
+                     {"reason": None, "score": "four"},
+                     {"reason": "numeric strings are fine", "score": "4"})]
+    result, fake = run_judge(script, [make_insight(n) for n in range(1, 6)])
+    assert result.scores == (5.0, 1.0, None, 4.0, None)
     assert result.failures == 2
     problems = "\n".join(result.problems)
     assert "insight 1: score 7 is outside 1-5; clamped to 5" in problems
-    assert "insight 1 was scored twice" in problems
     assert "insight 2: score -1 is outside 1-5; clamped to 1" in problems
-    assert "judge scored insight 9, but only 1-5 were asked" in problems
-    assert "insight 4: the score nan is not a number" in problems
-    assert "insight 3: the judge gave no score" in problems
+    assert "insight 3: the score nan is not a number" in problems
+    assert "insight 5: the judge gave no score" in problems
+    items = fake.requests[0]["json"]["response_format"]["json_schema"]["schema"]["properties"]["scores"]
+    assert (items["minItems"], items["maxItems"]) == (5, 5), "the schema asks for one item per insight"
+
+
+def test_extra_items_are_ignored_and_said():
+    script = [answer(*({"reason": "fine", "score": 3} for _ in range(4)))]
+    result, _ = run_judge(script, [make_insight(n) for n in (1, 2)])
+    assert result.scores == (3.0, 3.0)
+    assert result.problems == ("the judge gave 4 items for 2 insights; the extra are ignored",)
 
 
 def test_insights_are_judged_in_batches_numbered_from_one():
     def score_all(request: dict) -> str:
         count = len(re.findall(r"^\d+\. Claim:", request["messages"][1]["content"], re.M))
-        return answer(*({"insight": n, "reason": "ok", "score": 1 + n} for n in range(1, count + 1)))
+        return answer(*({"reason": "ok", "score": 1 + n} for n in range(1, count + 1)))
 
     result, fake = run_judge([score_all] * 3, [make_insight(n) for n in range(1, 8)], batch=3)
     assert len(fake.requests) == 3

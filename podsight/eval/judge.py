@@ -1,9 +1,11 @@
 """A model as judge: how insightful is each insight, on the written 1-5 rubric in `RUBRIC.md`.
 
-Any `LLM` works (an OpenAI-compatible endpoint or the embedded model). The answer is constrained to a
-JSON schema, but a small judge still misnumbers, repeats or skips items and strays outside 1-5, so the
-schema is loose on purpose and the code decides: scores are clamped to 1-5, unusable items are skipped,
-and every problem is counted and described. A whole answer that is not JSON fails that batch only.
+Any `LLM` works (an OpenAI-compatible endpoint or the embedded model). The answer is a list of exactly
+one {reason, score} item per insight, in order: the schema fixes the count and the order decides which
+insight an item scores. (judge-v1 had the model number its items; the 1.5B default wrote the score in
+the number, and 16 of 17 insights went unscored.) Scores outside 1-5 are clamped, unreadable ones and
+missing items skipped, and every problem is counted and described. A whole answer that is not JSON fails
+that batch only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from podsight.records import Segment
 log = logging.getLogger("podsight.eval")
 
 RUBRIC = (Path(__file__).parent / "RUBRIC.md").read_text(encoding="utf-8")
-JUDGE_VERSION = "judge-v1"  # bump when the rubric or the prompt changes: scores of versions do not compare
+JUDGE_VERSION = "judge-v2"  # bump when the rubric or the prompt changes: scores of versions do not compare
 BATCH = 6  # insights per call: a small judge loses count in longer lists
 EXCERPT_WORDS = 700  # cap on the transcript excerpt sent with each batch
 REASON_CHARS = 200
@@ -35,14 +37,13 @@ REASON_CHARS = 200
 _INSTRUCTIONS = """You are grading insights extracted from a podcast. Use this rubric.
 
 {rubric}
-Answer with JSON: {{"scores": [{{"insight": n, "reason": "...", "score": 1-5}}, ...]}}, one item per
-numbered insight, in order. Give the reason (under 25 words) before the score."""
+Answer with JSON: {{"scores": [{{"reason": "...", "score": 1-5}}, ...]}}: exactly one item per numbered
+insight, in the same order. Give the reason (under 25 words) before the score."""
 
 
 class JudgedItem(BaseModel):
     """One scored insight as the judge answers it. Loose on purpose: the code clamps and checks."""
 
-    insight: int
     # The schema caps the reason, so constrained decoding cannot ramble past max_tokens; a longer one from
     # an unconstrained endpoint is cut, not refused.
     reason: str = Field("", json_schema_extra={"maxLength": 200})
@@ -53,11 +54,6 @@ class JudgedItem(BaseModel):
     def _unreadable_score_is_nan(cls, value: Any) -> Any:
         """"four" or null sinks only this item (skipped later as not a number), not the whole answer."""
         return value if _is_number(value) else math.nan
-
-    @field_validator("insight", mode="before")
-    @classmethod
-    def _unreadable_number_is_zero(cls, value: Any) -> Any:
-        return value if _is_number(value) else 0  # out of range: skipped and counted later
 
     @field_validator("reason", mode="before")
     @classmethod
@@ -84,11 +80,12 @@ class JudgeAnswer(BaseModel):
 
 @cache
 def answer_schema(count: int) -> type[JudgeAnswer]:
-    """JudgeAnswer with at most `count` + 2 items: a small model left free keeps inventing more until the
-    token limit cuts its answer off (measured with the 1.5B default); the two spare ones let `read_scores`
-    report a repeated or unknown item instead of losing the whole batch."""
+    """JudgeAnswer with exactly `count` items in the JSON schema (a small model left free keeps inventing
+    more until the token limit cuts it off). Validation itself accepts any length, so an endpoint that
+    ignores the schema loses only the items it got wrong, not the batch."""
     return create_model(f"JudgeAnswer{count}", __base__=JudgeAnswer,
-                        scores=(list[JudgedItem], Field(default_factory=list, max_length=count + 2)))
+                        scores=(list[JudgedItem], Field(default_factory=list,
+                                                        json_schema_extra={"minItems": count, "maxItems": count})))
 
 
 class Judgeable(Protocol):
@@ -172,25 +169,23 @@ def _judge_batch(
 def read_scores(
     answer: JudgeAnswer, count: int, *, offset: int = 0, problems: list[str] | None = None
 ) -> tuple[list[float | None], list[str]]:
-    """Scores for insights 1..count from the judge's items: out-of-range numbers and repeats are skipped,
+    """Scores for insights 1..count from the judge's items, in order: items past `count` are ignored,
     non-finite scores dropped, others clamped to 1-5; each problem is appended to `problems`."""
     problems = problems if problems is not None else []
     scores: list[float | None] = [None] * count
     reasons = [""] * count
-    for item in answer.scores:
-        where = f"insight {offset + item.insight}"
-        if not 1 <= item.insight <= count:
-            problems.append(f"judge scored insight {item.insight}, but only 1-{count} were asked; skipped")
-        elif scores[item.insight - 1] is not None:
-            problems.append(f"{where} was scored twice; the first score is kept")
-        elif not math.isfinite(item.score):
+    if len(answer.scores) > count:
+        problems.append(f"the judge gave {len(answer.scores)} items for {count} insights; the extra are ignored")
+    for index, item in enumerate(answer.scores[:count]):
+        where = f"insight {offset + index + 1}"
+        if not math.isfinite(item.score):
             problems.append(f"{where}: the score {item.score} is not a number; skipped")
-        else:
-            clamped = min(5.0, max(1.0, item.score))
-            if clamped != item.score:
-                problems.append(f"{where}: score {item.score:g} is outside 1-5; clamped to {clamped:g}")
-            scores[item.insight - 1] = clamped
-            reasons[item.insight - 1] = " ".join(item.reason.split())[:REASON_CHARS]
+            continue
+        clamped = min(5.0, max(1.0, item.score))
+        if clamped != item.score:
+            problems.append(f"{where}: score {item.score:g} is outside 1-5; clamped to {clamped:g}")
+        scores[index] = clamped
+        reasons[index] = " ".join(item.reason.split())[:REASON_CHARS]
     problems += [f"insight {offset + i + 1}: the judge gave no score" for i, s in enumerate(scores) if s is None]
     return scores, reasons
 

@@ -124,7 +124,7 @@ def _rank_for(session: Session, settings: Settings, sub: Subscriber, now: dateti
 
 
 def _vector(row: InsightRow, embedder: Embedder):
-    """The stored embedding; None (left out, with a warning) until the links stage has embedded it."""
+    """The stored embedding; None (left out, with a warning) for an insight without one of this model."""
     if row.embedding is None or row.embed_model != embedder.name:
         return None
     return unpack_vector(row.embedding, embedder.dim)

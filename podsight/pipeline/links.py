@@ -3,9 +3,9 @@
 The insights stage stores each claim's embedding; this stage embeds only what is missing (insights from
 before, or of another embedding model). An insight counts as new until `linked_model` names the current
 model; the mark and the insight's links are written in one transaction, so a crash leaves it new and the
-next run links it (links are unique per pair, so a rerun adds nothing twice). Stored vectors are read once per run and kept in memory (a year of insights is
-about 150 MB as float32); texts are read only for the pairs the language model judges. The model starts
-only when some pair is close enough to judge.
+next run links it (links are unique per pair, so a rerun adds nothing twice). Stored vectors are read
+once per run and kept in memory (a year of insights is about 150 MB as float32); texts are read only for
+the pairs the language model judges. The model starts only when some pair is close enough to judge.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class _Pool:
 
 def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
     rows = list(session.scalars(select(InsightRow).where(InsightRow.id.in_(ids)).order_by(InsightRow.id)))
-    vectors = embed_rows(rows, embedder)
+    vectors = _vectors_of(rows, embedder)
     refs = [Ref(row.id, row.episode_id, row.claim, row.quote) for row in rows]
     pool.add([replace(ref, claim="", quote="") for ref in refs], vectors)  # so new insights pair up too
     pairs = close_pairs(refs, vectors, pool.refs, pool.vectors)
@@ -106,7 +106,7 @@ def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: l
     return _save_links(session, links, ids)
 
 
-def embed_rows(rows: list[InsightRow], embedder: Embedder) -> np.ndarray:
+def _vectors_of(rows: list[InsightRow], embedder: Embedder) -> np.ndarray:
     """The rows' claim vectors (float32, row for row): the stored ones, and for rows without a vector of
     this model a new one, stored on the row."""
     vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)

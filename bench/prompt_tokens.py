@@ -3,12 +3,14 @@
     .venv/bin/python bench/prompt_tokens.py                         # the default chunking
     .venv/bin/python bench/prompt_tokens.py --words 450 600 --overlap 40 30
 
-Builds every prompt extraction would send for each transcript of the evaluation set, and for all seven
-joined into one 31-minute episode (so the instructions are spread as over a long episode), and counts
-them with the embedded model's own tokenizer (llama.cpp's /tokenize and /apply-template, in seconds). The
+Builds every prompt extraction would send for each transcript of the evaluation set (4-6 minutes each),
+and for the same transcript said `--repeat` times over (default 10: about an hour, the length of a real
+episode, so the instruction is spread over as many chunks), and counts them with the embedded model's own
+tokenizer (llama.cpp's /tokenize and /apply-template, in seconds). The
 transcript's tokens are its spoken words only, one line per segment: speaker names, times and line
-numbers all count as overhead. "computed" leaves out the instruction prefix that llama.cpp keeps in its
-prompt cache from one chunk to the next (what `usage.prompt_tokens_details.cached_tokens` reports).
+numbers all count as overhead. "computed" leaves out the instruction prefix, which llama.cpp keeps in its
+prompt cache from one chunk to the next and one episode to the next, so a run computes it once (what
+`usage.prompt_tokens_details.cached_tokens` reports).
 `podsight eval` measures the same ratios from the model's real usage, with answers.
 """
 
@@ -44,13 +46,12 @@ class Counter:
         return self.text(prompt)
 
 
-def one_episode(transcripts) -> list[Segment]:
-    """The transcripts back to back as one episode, times shifted."""
+def repeated(segments: list[Segment], times: int) -> list[Segment]:
+    """The transcript `times` over, back to back, times shifted: a long episode of the same show."""
     joined: list[Segment] = []
-    offset = 0.0
-    for transcript in transcripts:
-        joined += [Segment(s.start + offset, s.end + offset, s.text, s.speaker) for s in transcript.segments]
-        offset = joined[-1].end + 1
+    for _ in range(times):
+        offset = joined[-1].end + 1 if joined else 0.0
+        joined += [Segment(s.start + offset, s.end + offset, s.text, s.speaker) for s in segments]
     return joined
 
 
@@ -61,27 +62,37 @@ def measure(counter: Counter, segments, speakers, words: int, overlap: int, per_
     sent = sum(counter.chat(messages) for messages in prompts)
     prefix = counter.chat(prompts[0][:1]) - 1 if prompts else 0  # the system turn, less its closing token
     transcript = counter.text("\n".join(s.text for s in segments))
-    return len(chunks), transcript, sent, sent - prefix * max(len(prompts) - 1, 0)
+    return len(chunks), transcript, sent, sent - prefix * len(prompts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--words", type=int, nargs="+", default=[Settings().chunk_words])
     parser.add_argument("--overlap", type=int, nargs="+", default=[Settings().chunk_overlap_words])
+    parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     settings = Settings()
-    eval_set = load_eval_set()
-    cases = [(t.slug, list(t.segments), t.speakers) for t in eval_set.transcripts]
-    cases.append(("all seven as one episode", one_episode(eval_set.transcripts), ()))
+    transcripts = load_eval_set().transcripts
     with EmbeddedServer(resolve_model(settings.llm_model, settings.cache_dir)) as server:
         counter = Counter(server)
         for words, overlap in zip(args.words, args.overlap):
-            print(f"\nchunks of {words} words, {overlap} overlapping ({settings.llm_model} tokenizer)")
-            print(f"{'transcript':28} {'chunks':>6} {'tokens':>7} {'prompts':>8} {'sent/tok':>8} {'computed/tok':>12}")
-            for slug, segments, speakers in cases:
-                chunks, transcript, sent, computed = measure(counter, segments, speakers, words, overlap,
+            print(f"\nchunks of {words} words, {overlap} overlapping ({settings.llm_model} tokenizer); "
+                  f"prompt tokens sent / computed per transcript token")
+            print(f"{'transcript':24} {'minutes':>7} {'chunks':>6} {'sent':>5} {'computed':>8}   "
+                  f"{'x' + str(args.repeat) + ' minutes':>11} {'chunks':>6} {'sent':>5} {'computed':>8}")
+            totals = [0, 0, 0]
+            for t in transcripts:
+                row = f"{t.slug:24}"
+                for times in (1, args.repeat):
+                    segments = repeated(list(t.segments), times)
+                    chunks, tokens, sent, computed = measure(counter, segments, t.speakers, words, overlap,
                                                              settings.insights_per_chunk)
-                print(f"{slug:28} {chunks:6} {transcript:7} {sent:8} {sent / transcript:8.2f} {computed / transcript:12.2f}")
+                    row += f" {segments[-1].end / 60:7.0f} {chunks:6} {sent / tokens:5.2f} {computed / tokens:8.2f}   "
+                    if times > 1:
+                        totals = [totals[0] + tokens, totals[1] + sent, totals[2] + computed]
+                print(row)
+            print(f"{'all, x' + str(args.repeat):24} {'':7} {'':6} {'':5} {'':8}   {'':11} {'':6} "
+                  f"{totals[1] / totals[0]:5.2f} {totals[2] / totals[0]:8.2f}")
 
 
 if __name__ == "__main__":

@@ -170,3 +170,13 @@ def test_guest_biography_in_the_intro_is_detected():
     assert not any("hippocampus replays" in t for t in bio)
     late = [Segment(i, i + 1, "plain talk " * 20) for i in range(100)] + [Segment(200, 201, "She is the author of it.")]
     assert intro_mask(late)[-1] is False, "bio patterns are trusted only near the start"
+
+
+def test_the_show_introducing_itself_is_masked_near_the_start_only():
+    opening = [Segment(0, 4, "This is Tokens and Tradeoffs, I'm Maya Okafor. Today: models on your laptop.", "Maya"),
+               Segment(4, 9, "Hello and welcome, this is Ledger Lines, I'm Dev.", "Dev"),
+               Segment(9, 15, "Quantization cuts memory by about seventy percent on most laptops.", "Priya")]
+    assert intro_mask(opening) == [True, True, False]
+    late = [Segment(i, i + 1, "plain talk " * 20, "Ana") for i in range(100)] + [
+        Segment(200, 201, "This is hard, I'm afraid, because the data are thin.", "Ana")]
+    assert intro_mask(late)[-1] is False

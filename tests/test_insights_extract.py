@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from podsight.errors import LLMError, LLMOutputError
 from podsight.insights.chunk import chunk_segments
-from podsight.insights.extract import extract_insights
+from podsight.insights.extract import claim_problem, extract_insights
+from podsight.insights.ground import QuoteFinder
 from podsight.insights.prompts import PROMPT_VERSION
 from podsight.llm.base import Usage
 from podsight.records import Segment
@@ -328,3 +329,13 @@ def test_a_claim_that_credits_the_wrong_speaker_is_corrected_from_the_transcript
     assert insight.speaker == "Luis Ortega"
     assert insight.claim.startswith("Luis Ortega explains that an afternoon coffee")
     assert insight.why == "Late coffee quietly costs deep sleep."
+
+
+def test_pleasantries_are_not_claims_but_thanks_to_a_cause_is():
+    finder = QuoteFinder([Segment(0, 5, "Thanks so much for having me on the show today, Maya.", "Tomas")])
+    quote = "Thanks so much for having me on the show today"
+    for claim in ("Maya expresses gratitude for Tomas's presence on the show.",
+                  "Tomas thanks Maya for having him on the show today.",
+                  "Maya welcomes Dr. Tomas Lind to the show this week."):
+        assert claim_problem(claim, quote, finder).startswith("claim is small talk"), claim
+    assert claim_problem("Solar panel prices fell ninety percent thanks to factory scale.", quote, finder) is None

@@ -55,6 +55,14 @@ _ATTRIBUTION = re.compile(
 # First person anywhere means the claim speaks from inside the conversation ("the results surprised us").
 # Case-sensitive on purpose: "US" is a country, not a pronoun.
 _FIRST_PERSON = re.compile(r"\b(?:[Ww]e|us|[Oo]urs?|I|me|[Mm]y)\b")
+# Pleasantries the model sometimes turns into a "claim" ("Maya expresses gratitude for Tomas's presence").
+# "Thanks to" (because of) is left alone: "prices fell thanks to scale" is a claim.
+_SMALL_TALK = re.compile(
+    r"\b(?:express(?:es|ed)?|shows?|showed) (?:her |his |their )?(?:gratitude|thanks|appreciation)\b|"
+    r"\bthank(?:s|ed)? (?!to\b)[\w'. ]{1,40}? for (?:having|joining|coming|being)\b|"
+    r"\bwelcom(?:es|ed|ing) [\w'. ]{1,40}? to the (?:show|podcast|programme|program|episode)\b",
+    re.IGNORECASE,
+)
 _META = re.compile(
     r"^(the )?(speaker|host|guest|interviewee|podcast|episode)s?\b|^in this (episode|podcast)", re.IGNORECASE
 )
@@ -87,6 +95,8 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
         return f"claim speaks in the first person, so it does not stand alone: '{_short(claim)}'"
     if _META.match(claim.strip()):
         return f"claim describes the conversation, not an idea: '{_short(claim)}'"
+    if _SMALL_TALK.search(claim):
+        return f"claim is small talk: '{_short(claim)}'"
     if looks_like_biography(claim):
         return f"claim is biography: '{_short(claim)}'"
     if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD or finder.copied_share(claim) > COPIED_SHARE:

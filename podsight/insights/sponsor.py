@@ -57,6 +57,13 @@ _INTRO = re.compile(
     r"\byou can find (?:me|us) (?:on|at)\b",
     re.IGNORECASE,
 )
+# The show introducing itself ("This is Tokens and Tradeoffs, I'm Maya Okafor."): only trusted near the
+# start, where "this is hard, I'm afraid" is rare.
+_SHOW_INTRO = re.compile(
+    r"^(?:(?:hi|hello|hey)\b[^.?!]{0,25}?,? )?(?:and )?(?:this is|you'?re listening to) [^.?!]{2,60}?,? "
+    r"(?:and )?i'?m \w",
+    re.IGNORECASE,
+)
 # Biography: only trusted near the start, where the host introduces the guest.
 _BIO = re.compile(
     r"\b(?:is|was) (?:the |a |an )?(?:new )?(?:author|co-?author|founder|co-?founder|ceo|professor|director|editor|"
@@ -130,13 +137,15 @@ def _intro_limit(segments: Sequence[Segment], share: float = 0.08, minimum_words
 
 
 def intro_mask(segments: Sequence[Segment]) -> list[bool]:
-    """True for introductions and small talk anywhere, and for guest biography near the start.
+    """True for introductions and small talk anywhere, and for the show's own introduction and guest
+    biography near the start.
 
     Near the start, the rest of the turn in which the host introduces the guest is biography too
     ("My guest is Tomas. He spent eight years as a backend engineer ..."), whatever its wording.
     """
     limit = _intro_limit(segments)
-    mask = [bool(_INTRO.search(s.text)) or (i < limit and bool(_BIO.search(s.text))) for i, s in enumerate(segments)]
+    mask = [bool(_INTRO.search(s.text)) or (i < limit and bool(_BIO.search(s.text) or _SHOW_INTRO.search(s.text)))
+            for i, s in enumerate(segments)]
     for i in range(1, min(limit, len(segments))):
         same_turn = segments[i].speaker is not None and segments[i].speaker == segments[i - 1].speaker
         if mask[i - 1] and same_turn:

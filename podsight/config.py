@@ -11,9 +11,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 
 from podsight.errors import ConfigError
+from podsight.secret import key_path, stored_key
 
 ENV_PREFIX = "PODSIGHT_"
 CONFIG_FILE_ENV = "PODSIGHT_CONFIG"
@@ -89,7 +90,9 @@ class Settings(BaseModel):
 
     # Delivery
     base_url: str = Field("http://localhost:8000", description="Public URL of `podsight serve`, for links.")
-    secret_key: SecretStr = Field(SecretStr("change-me"), description="Signs unsubscribe and feedback links.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs digest links, feed addresses and admin sessions. Unset: a random key kept in home/secret_key."
+    )
     smtp_host: str | None = Field(None, description="Unset: digests are written to files only.")
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
@@ -97,6 +100,14 @@ class Settings(BaseModel):
     smtp_password: SecretStr | None = None
     smtp_from: str = "podsight <digest@localhost>"
     smtp_timeout_s: float = Field(30.0, gt=0)
+    _stored_key: tuple[Path, str] | None = PrivateAttr(None)  # (home, key) once signing_key() has read the file
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: Any) -> Any:
+        # PODSIGHT_SECRET_KEY= (set but empty, as compose files often leave it) means "not configured":
+        # the generated key is used, never an empty one
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check_smtp_login(self) -> Settings:
@@ -116,6 +127,23 @@ class Settings(BaseModel):
     def digests_dir(self) -> Path:
         return self.home / "digests"
 
+    def signing_key(self) -> str:
+        """The key for every token podsight signs or checks: `secret_key` when configured, else the one
+        generated in `home` on first use. Callers use this, never the field, so no default key exists."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        # read once per home, like every other setting: a feed of 30 digests signs 300 vote links
+        if self._stored_key is None or self._stored_key[0] is not self.home:
+            self._stored_key = (self.home, stored_key(self.home))
+        return self._stored_key[1]
+
+    def signing_key_source(self) -> str:
+        """Where the signing key comes from, for `podsight config show` (never the key itself)."""
+        if self.secret_key is not None:
+            return "******** (configured)"
+        path = key_path(self.home)
+        return f"******** (generated, in {path})" if path.exists() else f"(generated on first use, in {path})"
+
     def redacted(self) -> dict[str, Any]:
         """All settings as plain values, secrets replaced by '********'."""
         out = {}
@@ -124,6 +152,7 @@ class Settings(BaseModel):
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
             out[name] = str(value) if isinstance(value, Path) else value
+        out["secret_key"] = self.signing_key_source()
         return out
 
 

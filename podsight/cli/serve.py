@@ -25,8 +25,7 @@ def serve(
     from podsight.web import create_app
 
     st = state(ctx)
-    if st.settings.secret_key.get_secret_value() == "change-me":
-        console.print("[yellow]warning:[/] secret_key is the default: anyone can forge links; set PODSIGHT_SECRET_KEY")
+    st.settings.signing_key()  # made or checked now: a key file others can read stops serve here, not at the first link
     app = create_app(st.settings, st.store)
     background = None
     if scheduler:

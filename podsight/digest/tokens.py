@@ -3,6 +3,9 @@
 A token is `payload.signature`, both urlsafe base64 without padding. The payload holds the subject (for
 example a subscriber id) and an optional expiry; the signature is HMAC-SHA256 over the purpose and the
 payload, so a token made for one purpose ("unsubscribe") is worthless for another ("feedback").
+
+Callers pass `Settings.signing_key()`: the configured secret_key, or the key generated in the home folder
+(podsight.secret). There is no default key, so no token can be forged from the source code.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _b64decode(text: str) -> bytes:
 
 def _mac(secret: str, purpose: str, payload: bytes) -> bytes:
     if not secret:
-        raise ConfigError("secret_key is empty: set PODSIGHT_SECRET_KEY to a long random string")
+        raise ConfigError("the signing key is empty: unset secret_key (podsight generates one) or set a long random string")
     if not purpose or "\0" in purpose:
         raise ValueError(f"token purpose must be a non-empty string without NUL, got {purpose!r}")
     message = purpose.encode("utf-8") + b"\0" + payload

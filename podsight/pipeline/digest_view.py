@@ -14,13 +14,13 @@ MAX_SOURCES = 4  # per item and kind: enough to show agreement, short enough for
 
 
 def unsubscribe_url(settings: Settings, email: str) -> str:
-    token = sign(settings.secret_key.get_secret_value(), "unsubscribe", email)
+    token = sign(settings.signing_key(), "unsubscribe", email)
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
 
 
 def vote_url(settings: Settings, subscriber_id: int, insight_id: int, vote: int) -> str:
     """A link that records a thumbs up (vote 1) or down (-1) for one subscriber and insight."""
-    token = sign(settings.secret_key.get_secret_value(), "feedback", f"{subscriber_id}:{insight_id}:{vote}")
+    token = sign(settings.signing_key(), "feedback", f"{subscriber_id}:{insight_id}:{vote}")
     return f"{settings.base_url.rstrip('/')}/feedback/{token}"
 
 
@@ -63,7 +63,7 @@ def _item(session, settings: Settings, item, subscriber_id: int) -> DigestItem:
 
 def read_vote_token(settings: Settings, token: str) -> tuple[int, int, int] | None:
     """(subscriber id, insight id, vote) from a link made by `vote_url`; None for a bad or forged token."""
-    subject = verify(settings.secret_key.get_secret_value(), "feedback", token)
+    subject = verify(settings.signing_key(), "feedback", token)
     try:
         subscriber_id, insight_id, vote = (int(part) for part in (subject or "").split(":"))
     except ValueError:

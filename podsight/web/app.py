@@ -88,7 +88,7 @@ async def feedback_record(request: Request, token: str) -> HTMLResponse:
 
 
 def _subscriber_email(request: Request, token: str) -> str | None:
-    return verify(request.app.state.settings.secret_key.get_secret_value(), "unsubscribe", token)
+    return verify(request.app.state.settings.signing_key(), "unsubscribe", token)
 
 
 async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:

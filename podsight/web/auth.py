@@ -67,7 +67,7 @@ router = APIRouter()
 
 
 def _secret(request: Request) -> str:
-    return request.app.state.settings.secret_key.get_secret_value()
+    return request.app.state.settings.signing_key()
 
 
 def _secure(request: Request) -> bool:

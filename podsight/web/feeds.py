@@ -27,12 +27,12 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
 def atom_feed_url(settings: Settings, subscriber_id: int) -> str:
     """The subscriber's private feed address, for pages and emails to show."""
-    token = sign(settings.secret_key.get_secret_value(), "atom", str(subscriber_id))
+    token = sign(settings.signing_key(), "atom", str(subscriber_id))
     return f"{settings.base_url.rstrip('/')}/feeds/{token}.atom"
 
 
 def _subscriber_id(settings: Settings, token: str) -> int | None:
-    subject = verify(settings.secret_key.get_secret_value(), "atom", token)
+    subject = verify(settings.signing_key(), "atom", token)
     return int(subject) if subject and subject.isdigit() else None
 
 

@@ -33,5 +33,25 @@ class LLMOutputError(LLMError):
     """The model answered, but not with JSON matching the schema (after the retry)."""
 
 
+class LLMStatusError(LLMError):
+    """The endpoint answered the request with an HTTP error; `status` says which, so a caller can tell a
+    request the endpoint refuses (400: too long for the context) from an endpoint that is down (5xx)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class DeliveryError(PodsightError):
     """A digest could not be delivered (SMTP refused, ...)."""
+
+
+class StagesFailed(PodsightError):
+    """Some stage of a run crashed; the later stages ran all the same. `summary` holds every stage's
+    counts, and {"error": ...} for each stage that crashed."""
+
+    def __init__(self, summary: dict):
+        failed = {name: counts["error"] for name, counts in summary.items() if "error" in counts}
+        super().__init__("the run finished, but " + "; ".join(f"stage {name} crashed: {error}"
+                                                             for name, error in failed.items()))
+        self.summary = summary

@@ -24,7 +24,7 @@ from sqlalchemy import exists, or_, select
 from podsight import pipeline
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder
-from podsight.errors import PodsightError
+from podsight.errors import PodsightError, StagesFailed
 from podsight.pipeline.digest import due_time
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestRow, Subscriber
@@ -70,14 +70,25 @@ class Scheduler:
 
     def tick(self, now: datetime | None = None) -> dict[str, dict[str, int]]:
         """Run whatever is due at `now` (default: the clock). Returns the per-stage counts ({} when idle).
-        Raises PodsightError when a `podsight run` holds the lock: the next tick tries again."""
+        Raises PodsightError when a `podsight run` holds the lock: the next tick tries again; StagesFailed
+        when a stage crashed (the later stages ran all the same)."""
         now = now or self.clock()
         stages = self.due_stages(now)
         if not stages:
             return {}
         if self._embedder is None and {"insights", "links", "digests"} & set(stages):
-            self._embedder = load_embedder(self.settings.embed_model)  # once: every later tick reuses it
-        summary = pipeline.run(self.store, self.settings, now=now, stages=stages, embedder=self._embedder)
+            self._embedder = self._load_embedder()  # once: every later tick reuses it
+        try:
+            summary = pipeline.run(self.store, self.settings, now=now, stages=stages, embedder=self._embedder)
+        except StagesFailed as exc:  # the run went through, a stage crashed: the next one is due on schedule
+            self._ran(stages, now, exc.summary)
+            raise
+        self._ran(stages, now, summary)
+        return summary
+
+    def _ran(self, stages: tuple[str, ...], now: datetime, summary: dict) -> None:
+        """Bookkeeping after a run, crashed stages or not: re-running a failing stage every tick would only
+        repeat its error (and hammer the feeds), so processing waits for its interval as usual."""
         if set(stages) & set(PROCESSING):
             self.last_processing = now
             self._nothing_new.clear()
@@ -85,7 +96,15 @@ class Scheduler:
             with self.store.session() as session:  # due and still without a digest: nothing new to send
                 self._nothing_new.update(subscribers_due(session, now))
         self.last_summary = summary
-        return summary
+
+    def _load_embedder(self) -> Embedder | None:
+        """The embedding model, or None when it cannot be read: then the stages that need it try again
+        and record the error, and deliveries, which do not need it, still go out."""
+        try:
+            return load_embedder(self.settings.embed_model)
+        except Exception:
+            logger.exception("cannot load the embedding model %s", self.settings.embed_model)
+            return None
 
     def run_forever(self, stop_event: threading.Event, interval_s: float = 60) -> None:
         """Tick every `interval_s` seconds until `stop_event` is set. A failing tick is logged and kept in
@@ -96,6 +115,9 @@ class Scheduler:
                 self.last_error = None
                 if summary:
                     logger.info("scheduler ran %s", ", ".join(summary))
+            except StagesFailed as exc:  # the later stages ran; the traceback is already in the log
+                self.last_error = str(exc)
+                logger.error("scheduler tick: %s", exc)
             except PodsightError as exc:  # e.g. a cron `podsight run` holds the lock
                 self.last_error = str(exc)
                 logger.warning("scheduler tick skipped: %s", exc)

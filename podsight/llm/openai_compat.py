@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from podsight.errors import LLMError, LLMOutputError
+from podsight.errors import LLMError, LLMOutputError, LLMStatusError
 from podsight.http import error_detail, retry_delay
 from podsight.llm.base import Usage
 
@@ -194,16 +194,18 @@ def _raise_for_status(response: httpx.Response, base_url: str) -> None:
         return
     detail = error_detail(response, EXCERPT_CHARS)
     if status in (401, 403):
-        raise LLMError(f"the LLM endpoint {base_url} refused the API key (HTTP {status}: {detail}); set PODSIGHT_LLM_API_KEY")
+        raise LLMStatusError(
+            f"the LLM endpoint {base_url} refused the API key (HTTP {status}: {detail}); set PODSIGHT_LLM_API_KEY", status
+        )
     if status == 404:
-        raise LLMError(
+        raise LLMStatusError(
             f"the LLM endpoint {base_url} answered 404 ({detail}); check PODSIGHT_LLM_MODEL names a model it serves "
-            "and that PODSIGHT_LLM_BASE_URL ends with /v1"
+            "and that PODSIGHT_LLM_BASE_URL ends with /v1", status
         )
     hint = ""
     if "context" in detail.lower():
         hint = "; use shorter chunks (PODSIGHT_CHUNK_WORDS) or a larger PODSIGHT_LLM_CONTEXT"
-    raise LLMError(f"the LLM endpoint {base_url} answered HTTP {status}: {detail}{hint}")
+    raise LLMStatusError(f"the LLM endpoint {base_url} answered HTTP {status}: {detail}{hint}", status)
 
 
 def _read_completion(response: httpx.Response, base_url: str) -> tuple[str, Usage, str]:

@@ -7,13 +7,14 @@ feeds -> episodes -> transcripts (publisher, else speech-to-text) -> insights ->
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder
-from podsight.errors import PodsightError
+from podsight.errors import PodsightError, StagesFailed
 from podsight.store.db import Store
 
 from .asr import speech_to_text
@@ -23,6 +24,8 @@ from .extract import extract
 from .links import link_insights
 from .scan import scan
 from .transcribe import fetch_transcripts
+
+log = logging.getLogger("podsight.pipeline")
 
 STAGES = ("scan", "transcripts", "asr", "insights", "links", "digests", "deliver")
 
@@ -48,31 +51,55 @@ def run(
     ignore_send_hour: bool = False,
     progress=None,
     embedder: Embedder | None = None,
-) -> dict[str, dict[str, int]]:
+) -> dict[str, dict]:
     """Run the chosen stages once; returns per-stage counts. A long-lived caller (the scheduler) passes
-    its `embedder` so the model is read once, not on every run."""
+    its `embedder` so the model is read once, not on every run.
+
+    A stage that crashes is logged and recorded as summary[stage] = {"error": ...}, and the later stages run
+    all the same: a digest or a pending delivery must not wait on a fault in the transcript stage. The run
+    then raises StagesFailed (with the summary), so cron's exit status says something is wrong."""
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise PodsightError(f"unknown stage(s) {', '.join(sorted(unknown))}; valid: {', '.join(STAGES)}")
     now = now or datetime.now(timezone.utc)
-    summary: dict[str, dict[str, int]] = {}
+    shared_embedder = _shared(embedder, lambda: load_embedder(settings.embed_model))
+    work: dict[str, Callable[[], dict[str, int]]] = {
+        "scan": lambda: scan(store, settings, now, progress),
+        "transcripts": lambda: fetch_transcripts(store, settings, progress),
+        "asr": lambda: speech_to_text(store, settings, progress),
+        "insights": lambda: extract(store, settings, progress, embedder=shared_embedder()),
+        "links": lambda: link_insights(store, settings, progress, embedder=shared_embedder()),
+        "digests": lambda: build_digests(store, settings, now, ignore_send_hour=ignore_send_hour,
+                                         embedder=shared_embedder()),
+        "deliver": lambda: deliver(store, settings, now, progress),
+    }
+    summary: dict[str, dict] = {}
     with run_lock(settings):
-        if "scan" in stages:
-            summary["scan"] = scan(store, settings, now, progress)
-        if "transcripts" in stages:
-            summary["transcripts"] = fetch_transcripts(store, settings, progress)
-        if "asr" in stages:
-            summary["asr"] = speech_to_text(store, settings, progress)
-        # One embedding model for the stages that use it: each would otherwise read its weights (~90 MB) again.
-        if embedder is None and {"insights", "links", "digests"} & set(stages):
-            embedder = load_embedder(settings.embed_model)
-        if "insights" in stages:
-            summary["insights"] = extract(store, settings, progress, embedder=embedder)
-        if "links" in stages:
-            summary["links"] = link_insights(store, settings, progress, embedder=embedder)
-        if "digests" in stages:
-            summary["digests"] = build_digests(store, settings, now, ignore_send_hour=ignore_send_hour,
-                                               embedder=embedder)
-        if "deliver" in stages:
-            summary["deliver"] = deliver(store, settings, now, progress)
+        for name in (s for s in STAGES if s in stages):
+            summary[name] = _run_stage(name, work[name])
+    if any("error" in counts for counts in summary.values()):
+        raise StagesFailed(summary)
     return summary
+
+
+def _run_stage(name: str, work: Callable[[], dict[str, int]]) -> dict:
+    """The stage's counts, or {"error": ...} when it crashed. Only Exception: Ctrl-C and a stopping
+    process still end the run at once (deliver relies on that to mark an interrupted send)."""
+    try:
+        return work()
+    except Exception as exc:
+        log.exception("stage %s crashed; the later stages run all the same", name)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _shared(given: Embedder | None, load: Callable[[], Embedder]) -> Callable[[], Embedder]:
+    """One embedding model for the stages that use it, read when the first of them needs it: each would
+    otherwise read its weights (~90 MB) again. A failed read is tried again by the next stage."""
+    loaded = [given] if given is not None else []
+
+    def get() -> Embedder:
+        if not loaded:
+            loaded.append(load())
+        return loaded[0]
+
+    return get

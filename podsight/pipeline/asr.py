@@ -14,12 +14,12 @@ from sqlalchemy import select
 from podsight.asr import (AudioError, OpenAITranscriber, Transcriber, TranscriptionError, load_transcriber,
                           transcribe_episode)
 from podsight.config import Settings
-from podsight.errors import FetchError
+from podsight.errors import PodsightError
 from podsight.records import Person
 from podsight.store.db import Store
 from podsight.store.models import Episode
 
-from .transcribe import record_failure, store_transcript
+from .transcribe import describe, record_failure, store_transcript
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -93,20 +93,30 @@ def episode_persons(episode: Episode) -> tuple[Person, ...]:
 
 
 def _transcribe_one(store: Store, settings: Settings, transcriber, episode: tuple, on_audio: _AudioMeter) -> bool:
-    episode_id, audio_url, persons = episode
+    """Whether the episode got its transcript. Any failure (audio, model, storing) is this episode's,
+    stored with an attempt counted: one episode must not hold back the others."""
+    episode_id = episode[0]
     try:
-        if not audio_url:
-            raise AudioError("the feed gives no audio enclosure for this episode")
-        result = transcribe_episode(
-            audio_url, transcriber, work_dir=settings.cache_dir / "audio", max_bytes=settings.max_audio_bytes,
-            timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent, language=settings.asr_language,
-            progress=on_audio, persons=persons,
-        )
-    except (FetchError, AudioError, TranscriptionError) as exc:
+        _transcribe_and_store(store, settings, transcriber, episode, on_audio)
+    except Exception as exc:
+        if not isinstance(exc, PodsightError):
+            log.exception("speech-to-text for episode %d failed", episode_id)  # unexpected: keep the traceback
         with store.session() as session:
-            record_failure(session.get(Episode, episode_id), settings, f"speech-to-text: {exc}")
+            record_failure(session.get(Episode, episode_id), settings, f"speech-to-text: {describe(exc)}")
         return False
+    return True
+
+
+def _transcribe_and_store(store: Store, settings: Settings, transcriber, episode: tuple,
+                          on_audio: _AudioMeter) -> None:
+    episode_id, audio_url, persons = episode
+    if not audio_url:
+        raise AudioError("the feed gives no audio enclosure for this episode")
+    result = transcribe_episode(
+        audio_url, transcriber, work_dir=settings.cache_dir / "audio", max_bytes=settings.max_audio_bytes,
+        timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent, language=settings.asr_language,
+        progress=on_audio, persons=persons,
+    )
     on_audio.finished(episode_id)
     with store.session() as session:
         store_transcript(session, session.get(Episode, episode_id), result.segments, source=f"asr:{result.model}")
-    return True

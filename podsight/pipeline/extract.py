@@ -4,20 +4,28 @@ so the daily links stage only links."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from sqlalchemy import delete, select
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector
-from podsight.errors import LLMError
+from podsight.errors import LLMError, LLMStatusError
 from podsight.insights import extract_insights
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
 from podsight.store.db import Store
 from podsight.store.models import Episode, InsightRow
 
-from .transcribe import load_segments
+from .transcribe import describe, load_segments, record_failure
+
+log = logging.getLogger("podsight.pipeline")
+
+# Answers that say the endpoint itself is unusable right now (wrong key, unknown model, busy, down): every
+# episode would get the same, so none of them is charged an attempt and the stage stops until the next run.
+# Any other 4xx (400: the chunk overflows the context, 413, 422) is about this episode's own request.
+ENDPOINT_STATUS = {401, 403, 404, 408, 429}
 
 
 def extract(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
@@ -32,40 +40,76 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
     embedder = embedder or load_embedder(settings.embed_model)
     with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
         for episode_id in todo:
-            report = _extract_one(store, settings, llm, embedder, episode_id, progress)
+            try:
+                report = _extract_one(store, settings, llm, embedder, episode_id, progress)
+            except EndpointDown:
+                counts["errors"] += 1
+                break  # the other episodes wait for the next run, their attempts untouched
+            if progress:
+                progress.advance(note="")
             if report is None:
                 counts["errors"] += 1
-                break  # the endpoint is down: the other episodes wait for the next run
+                continue
             counts["episodes"] += 1
             counts["insights"] += len(report.insights)
             counts["dropped"] += len(report.dropped)
-            if progress:
-                progress.advance(note="")
     return counts
+
+
+class EndpointDown(Exception):
+    """The language model cannot serve anyone now: stop the stage (the reason is stored on the episode)."""
+
+
+def is_endpoint_down(exc: LLMError) -> bool:
+    """Unreachable, busy or misconfigured, as opposed to refusing this one episode's request (a 4xx)."""
+    if not isinstance(exc, LLMStatusError):
+        return True  # connection refused, timeout, not an OpenAI endpoint, unusable cache
+    return exc.status >= 500 or exc.status in ENDPOINT_STATUS
 
 
 def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, episode_id: int,
                  progress) -> ExtractionReport | None:
+    """The episode's report, or None when this episode failed (its attempt counted). Raises EndpointDown
+    when no episode could get an answer now."""
+    try:
+        return _extract_and_save(store, settings, llm, embedder, episode_id, progress)
+    except LLMError as exc:
+        if is_endpoint_down(exc):
+            _store_error(store, episode_id, f"insights: {exc}")
+            raise EndpointDown(str(exc)) from exc
+        _fail(store, settings, episode_id, f"insights: {exc}")
+    except Exception as exc:  # a bug tripped by one transcript must not hold back the episodes after it
+        log.exception("insights for episode %d failed", episode_id)
+        _fail(store, settings, episode_id, f"insights: {describe(exc)}")
+    return None
+
+
+def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder, episode_id: int,
+                      progress) -> ExtractionReport:
     with store.session() as session:
         episode = session.get(Episode, episode_id)
         segments = load_segments(session, episode_id)
         speakers = [p["name"] for p in episode.persons or []]
     on_chunk = (lambda done, total: progress.note(f"chunk {done}/{total}")) if progress else None
-    try:
-        report = extract_insights(
-            segments, llm, words=settings.chunk_words, overlap_words=settings.chunk_overlap_words,
-            per_chunk=settings.insights_per_chunk, min_quote_score=settings.min_quote_score,
-            speakers_hint=speakers, progress=on_chunk,
-        )
-    except LLMError as exc:
-        with store.session() as session:
-            episode = session.get(Episode, episode_id)
-            episode.attempts += 1
-            episode.last_error = f"insights: {exc}"
-        return None
+    report = extract_insights(
+        segments, llm, words=settings.chunk_words, overlap_words=settings.chunk_overlap_words,
+        per_chunk=settings.insights_per_chunk, min_quote_score=settings.min_quote_score,
+        speakers_hint=speakers, progress=on_chunk,
+    )
     with store.session() as session:
         _save_report(session, session.get(Episode, episode_id), report, embedder)
     return report
+
+
+def _fail(store: Store, settings: Settings, episode_id: int, message: str) -> None:
+    with store.session() as session:
+        record_failure(session.get(Episode, episode_id), settings, message)
+
+
+def _store_error(store: Store, episode_id: int, message: str) -> None:
+    """Shown by `podsight status`; no attempt is counted, since the endpoint, not the episode, failed."""
+    with store.session() as session:
+        session.get(Episode, episode_id).last_error = message
 
 
 def _save_report(session, episode: Episode, report: ExtractionReport, embedder: Embedder) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 from sqlalchemy import delete, select
 
 from podsight.config import Settings
-from podsight.errors import FetchError, TranscriptFormatError
+from podsight.errors import PodsightError
 from podsight.http import fetch, make_client
 from podsight.insights.sponsor import intro_mask, sponsor_mask
 from podsight.records import Segment, TranscriptLink
@@ -16,10 +17,13 @@ from podsight.store.db import Store
 from podsight.store.models import Episode, TranscriptSegment
 from podsight.transcripts.parse import choose_transcript, parse_transcript
 
+log = logging.getLogger("podsight.pipeline")
+
 
 def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[str, int]:
     """Every episode in state `new`: transcript stored (-> transcribed), none published (-> needs_asr),
-    or an error stored on the episode (retried next run, `failed` after settings.max_attempts)."""
+    or an error stored on the episode (retried next run, `failed` after settings.max_attempts).
+    Whatever goes wrong with one episode's transcript is that episode's error, never the stage's."""
     with store.session() as session:
         todo = [(e.id, e.transcript_links) for e in session.scalars(select(Episode).where(Episode.state == "new"))]
     if progress:
@@ -27,8 +31,7 @@ def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[s
     results = asyncio.run(_fetch_all(settings, todo, progress))
     counts = {"transcribed": 0, "needs_asr": 0, "errors": 0}
     for episode_id, outcome in results:
-        with store.session() as session:
-            state = _store_outcome(session, settings, session.get(Episode, episode_id), outcome)
+        state = _store_safely(store, settings, episode_id, outcome)
         counts[state if state in counts else "errors"] += 1
     return counts
 
@@ -36,7 +39,10 @@ def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[s
 async def _fetch_all(settings: Settings, todo, progress):
     async with make_client(settings.user_agent, settings.fetch_timeout_s, settings.max_concurrency) as client:
         async def one(episode_id, links):
-            outcome = await _best_transcript(client, settings, [TranscriptLink(**link) for link in links])
+            try:
+                outcome = await _best_transcript(client, settings, [TranscriptLink(**link) for link in links])
+            except Exception as exc:  # e.g. a hand-edited links column: still this episode's error alone
+                outcome = describe(exc)
             if progress:
                 progress.advance()
             return episode_id, outcome
@@ -54,9 +60,17 @@ async def _best_transcript(client: httpx.AsyncClient, settings: Settings, links:
             result = await fetch(client, link.url, max_bytes=settings.max_feed_bytes, max_redirects=settings.max_redirects)
             segments = parse_transcript(result.content, _content_type(link, result.content_type), link.url)
             return link.url, segments
-        except (FetchError, TranscriptFormatError) as exc:
-            errors.append(f"{link.url}: {exc}")
+        except Exception as exc:  # not only FetchError: a URL httpx refuses, JSON nested past the recursion limit
+            errors.append(f"{link.url}: {describe(exc)}")
     return "; ".join(errors)
+
+
+def describe(exc: Exception) -> str:
+    """An error for `podsight status`: podsight's own messages are written for users as they are; anything
+    else gets its type, since "Invalid IPv6 URL" alone does not say where it came from."""
+    if isinstance(exc, PodsightError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _content_type(link: TranscriptLink, served: str | None) -> str | None:
@@ -69,6 +83,19 @@ def _content_type(link: TranscriptLink, served: str | None) -> str | None:
 def _preference_order(links: list[TranscriptLink]) -> list[TranscriptLink]:
     best = choose_transcript(links)
     return ([best] if best else []) + [link for link in links if link is not best]
+
+
+def _store_safely(store: Store, settings: Settings, episode_id: int, outcome) -> str:
+    """Store one episode's outcome; should storing itself fail (a transcript the ad/intro masks trip on),
+    that becomes the episode's error, and the other episodes are still stored."""
+    try:
+        with store.session() as session:
+            return _store_outcome(session, settings, session.get(Episode, episode_id), outcome)
+    except Exception as exc:
+        log.exception("storing the transcript of episode %d failed", episode_id)
+        with store.session() as session:
+            record_failure(session.get(Episode, episode_id), settings, f"transcript: {describe(exc)}")
+            return session.get(Episode, episode_id).state
 
 
 def _store_outcome(session, settings: Settings, episode: Episode, outcome) -> str:

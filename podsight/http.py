@@ -1,8 +1,11 @@
 """Polite HTTP fetching shared by feeds and transcripts.
 
 `fetch` follows redirects itself (so it can tell a permanent move from a temporary one and name a loop),
-sends the validators for a conditional GET, and streams the body under a size cap. Every failure is a
-`FetchError` whose message a user can read; `status` carries the HTTP status when there was one.
+sends the validators for a conditional GET, and streams the body under a size cap. The cap holds on the
+decoded bytes as they come out of the decompressor, and the whole fetch, redirects included, has a
+deadline: a server can neither inflate a small body into gigabytes nor hold a fetch open by trickling
+bytes. Every failure is a `FetchError` whose message a user can read; `status` carries the HTTP status
+when there was one.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import asyncio
 import email.utils
 import ssl
 import time
+import zlib
 from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +27,13 @@ from podsight.errors import FetchError
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+FETCH_DEADLINE_S = 120.0  # a whole fetch, redirects included; the read timeout alone is per socket read
+# What `_Decompressor` can undo. Said explicitly: httpx would add br or zstd when their packages happen
+# to be installed, and then decode them without a bound.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_UNDECODABLE = frozenset({"br", "zstd", "compress", "x-compress"})  # never asked for, so refused
+_DECODE_STEP = 64 * 1024  # most decoded bytes one decompress call may produce
 
 
 class FetchStatusError(FetchError):
@@ -77,7 +90,7 @@ class HostClients:
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def for_url(self, url: str) -> httpx.AsyncClient:
-        host = urlsplit(url).hostname or ""
+        host = _host(url)
         if host not in self._clients:
             self._ssl_context = self._ssl_context or httpx.create_ssl_context()
             self._clients[host] = make_client(*self._settings, ssl_context=self._ssl_context)
@@ -105,7 +118,15 @@ class HostLimiter:
 
     def slot(self, url: str) -> asyncio.Semaphore:
         """The semaphore (an async context manager) guarding the host of `url`."""
-        return self._semaphores[urlsplit(url).hostname or ""]
+        return self._semaphores[_host(url)]
+
+
+def _host(url: str) -> str:
+    """The host name of `url`, or "" when the URL is too broken to have one (`fetch` then says why)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 async def fetch(
@@ -117,13 +138,28 @@ async def fetch(
     last_modified: str | None = None,
     max_redirects: int = 5,
     accept: str | None = None,
+    deadline_s: float = FETCH_DEADLINE_S,
 ) -> FetchResult:
-    """GET `url` politely: conditional when validators are given, redirects followed by hand, body capped.
+    """GET `url` politely: conditional when validators are given, redirects followed by hand, body capped,
+    all of it within `deadline_s` seconds.
 
     Raises FetchError with a readable message (FetchStatusError, with `retry_after`, for HTTP error statuses).
     """
-    headers = _request_headers(etag, last_modified, accept)
-    chain = [url]
+    deadline = asyncio.timeout(deadline_s)
+    try:
+        async with deadline:
+            return await _follow(client, url, _request_headers(etag, last_modified, accept), max_bytes, max_redirects)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # not ours
+        raise FetchError(f"gave up: the fetch passed its {deadline_s:g} s deadline "
+                         "(the server sends too slowly or never finishes)") from None
+
+
+async def _follow(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int,
+                  max_redirects: int) -> FetchResult:
+    """The fetch itself: one request per hop until an answer that is not a redirect."""
+    chain = [_valid_url(url)]
     permanent_url: str | None = None
     all_permanent = True  # only an unbroken chain of 301/308 from the start means "the feed moved"
     bytes_received = 0
@@ -132,6 +168,8 @@ async def fetch(
             answer = await _one_request(client, chain[-1], headers, max_bytes)
         except httpx.HTTPError as exc:
             raise _network_error(exc, chain[-1], client.timeout) from None
+        except (httpx.InvalidURL, ValueError, OverflowError) as exc:  # what httpx lets through for a bad URL
+            raise FetchError(f"{chain[-1]} is not a valid http(s) URL ({exc})") from None
         bytes_received += answer.bytes_received
         if answer.status not in REDIRECTS:
             return _finish(answer, permanent_url, bytes_received)
@@ -142,8 +180,22 @@ async def fetch(
         chain.append(target)
 
 
+def _valid_url(url: str) -> str:
+    """`url` if httpx can send it; a FetchError otherwise. Checked up front because httpx lets some bad
+    URLs escape as exceptions of their own, and a port out of range only fails deep in the socket code."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise FetchError(f"{url} is not a valid http(s) URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"{url} is not a valid http(s) URL")
+    return url
+
+
 def _request_headers(etag: str | None, last_modified: str | None, accept: str | None) -> dict[str, str]:
-    headers = {}
+    headers = {"Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -178,19 +230,93 @@ async def _one_request(client: httpx.AsyncClient, url: str, headers: dict[str, s
 
 
 async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
-    """The decoded body, aborting as soon as it passes `max_bytes` (which also stops gzip bombs)."""
+    """The decoded body, aborting as soon as it passes `max_bytes`.
+
+    The body is read raw and decompressed here, a bounded step at a time: httpx would decode a whole
+    network read at once, and 64 KiB of gzip can hold 64 MiB of zeros (stacked codings, far more).
+    """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"{url} is larger than the {_human_size(max_bytes)} cap "
                          f"(the server says {_human_size(int(declared))}); raise max_feed_bytes to allow it")
+    decompressor = _decompressor_for(response.headers, url)
     chunks, total = [], 0
-    async for chunk in response.aiter_bytes():
-        total += len(chunk)
-        if total > max_bytes:
-            raise FetchError(f"{url} is larger than the {_human_size(max_bytes)} cap; "
-                             "raise max_feed_bytes to allow it")
-        chunks.append(chunk)
+    async with aclosing(_raw_then_end(response)) as body:
+        async for packed in body:
+            if response.num_bytes_downloaded > max_bytes:  # raw too: a body could be endless yet decode to nothing
+                raise _over_cap(url, max_bytes)
+            for chunk in decompressor.feed(packed):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise _over_cap(url, max_bytes)
+                chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _raw_then_end(response: httpx.Response) -> AsyncIterator[bytes | None]:
+    """The body as it came off the wire, then None for "that was all" (a decompressor flushes then)."""
+    async for packed in response.aiter_raw():
+        yield packed
+    yield None
+
+
+def _over_cap(url: str, max_bytes: int) -> FetchError:
+    return FetchError(f"{url} is larger than the {_human_size(max_bytes)} cap; raise max_feed_bytes to allow it")
+
+
+def _decompressor_for(headers: httpx.Headers, url: str) -> _Decompressor:
+    """The decoder for the response's Content-Encoding; one coding at most, and only one we asked for."""
+    named = [coding.strip().lower() for coding in headers.get_list("content-encoding", split_commas=True)]
+    # Other tokens are ignored, as httpx does: servers send junk like "Content-Encoding: utf-8" on plain bodies.
+    codings = [coding for coding in named if coding in _WBITS or coding in _UNDECODABLE]
+    if len(codings) > 1:
+        raise FetchError(f"{url} is compressed more than once (Content-Encoding: {', '.join(codings)}); "
+                         "podsight accepts one content coding at most")
+    if codings and codings[0] in _UNDECODABLE:
+        raise FetchError(f"{url} is compressed with {codings[0]}, which podsight cannot decode "
+                         f"(it asked for {ACCEPT_ENCODING} only)")
+    return _Decompressor(url, codings[0] if codings else None)
+
+
+class _Decompressor:
+    """Undoes gzip or deflate (or nothing) and never yields more than `_DECODE_STEP` bytes at once, so the
+    caller can stop at its cap before a bomb is ever inflated in memory."""
+
+    def __init__(self, url: str, coding: str | None):
+        self.url, self.coding = url, coding
+        self._zlib = zlib.decompressobj(_WBITS[coding]) if coding else None
+        self._started = False
+
+    def feed(self, data: bytes | None) -> Iterator[bytes]:
+        """Decoded pieces of `data`; None means the body has ended."""
+        if self._zlib is None:
+            if data:
+                yield data
+            return
+        try:
+            yield from self._inflate(data)
+        except zlib.error as exc:
+            raise FetchError(f"{self.url} sent a {self.coding} body that does not decompress ({exc})") from None
+
+    def _inflate(self, data: bytes | None) -> Iterator[bytes]:
+        if data is None:
+            yield self._zlib.flush()  # small: every earlier call was drained until zlib held nothing back
+            return
+        if not self._started and self.coding == "deflate" and not _has_zlib_header(data):
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)  # "deflate" is often sent raw, without its header
+        self._started = True
+        while True:
+            out = self._zlib.decompress(data, _DECODE_STEP)
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < _DECODE_STEP:  # input used up and nothing more held back
+                return
+
+
+def _has_zlib_header(data: bytes) -> bool:
+    """Whether `data` starts with a zlib header (RFC 1950): deflate method, and a checksum of the two bytes."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
 async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
@@ -207,15 +333,20 @@ def _redirect_target(answer: _Answer, chain: list[str], max_redirects: int) -> s
     location = answer.headers.get("location", "").strip()
     if not location:
         raise FetchError(f"HTTP {answer.status} redirect from {answer.url} has no Location header", answer.status)
-    target = urljoin(answer.url, location)
-    if urlsplit(target).scheme not in ("http", "https"):
+    try:
+        target = urljoin(answer.url, location)
+        scheme = urlsplit(target).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise FetchError(f"{answer.url} redirects to {location}, which is not a valid http(s) URL",
+                         answer.status) from None
+    if scheme not in ("http", "https"):
         raise FetchError(f"{answer.url} redirects to {target}, which is not an http(s) URL", answer.status)
     if target in chain:
         raise FetchError("redirect loop: " + " -> ".join([*chain[chain.index(target):], target]), answer.status)
     if len(chain) > max_redirects:
         raise FetchError(f"too many redirects (more than {max_redirects}): " + " -> ".join([*chain, target]),
                          answer.status)
-    return target
+    return _valid_url(target)
 
 
 def _finish(answer: _Answer, permanent_url: str | None, bytes_received: int) -> FetchResult:
@@ -239,7 +370,7 @@ def _finish(answer: _Answer, permanent_url: str | None, bytes_received: int) -> 
 
 def _network_error(exc: httpx.HTTPError, url: str, timeout: httpx.Timeout) -> FetchError:
     """A readable FetchError for a transport failure."""
-    host = urlsplit(url).hostname or url
+    host = _host(url) or url
     seconds = f"{timeout.read:g}" if timeout.read is not None else "?"
     if isinstance(exc, httpx.ConnectTimeout):
         return FetchError(f"gave up after {seconds} s: could not connect to {host}")
@@ -251,6 +382,9 @@ def _network_error(exc: httpx.HTTPError, url: str, timeout: httpx.Timeout) -> Fe
         return FetchError(f"could not connect to {host}: {exc or 'connection failed'}")
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return FetchError(f"{url} is not a valid http(s) URL")
+    if isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith("Invalid URL in location header"):
+        # httpx parses every Location itself, even with redirects left to us
+        return FetchError(f"{url} redirects to something that is not a valid http(s) URL ({exc})")
     if isinstance(exc, httpx.RemoteProtocolError):
         return FetchError(f"{host} broke off the response: {exc}")
     return FetchError(f"network error talking to {host}: {type(exc).__name__} {exc}".strip())

@@ -9,11 +9,11 @@ three-hour episode never sits in memory whole (it would be about 700 MB as float
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,10 @@ _NOT_AUDIO_PREFIXES = ("text/", "image/", "application/json", "application/xml",
 _PLAYLISTS = frozenset({"application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl",
                         "audio/x-mpegurl", "audio/x-scpls"})
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# The whole download, retries included. The read timeout is per socket read, so a server sending a byte
+# every few seconds would otherwise hold a download (and the run) forever. 30 minutes is 600 MB (the
+# default size cap) at about 330 KB/s.
+DOWNLOAD_DEADLINE_S = 1800.0
 
 
 class _Retryable(Exception):
@@ -53,19 +57,18 @@ class _Transfer:
 
 
 def download_audio(url: str, dest_dir: Path, *, max_bytes: int, timeout_s: float, user_agent: str,
-                   retries: int = 3, backoff_s: float = 1.0) -> Path:
-    """Download `url` into `dest_dir` and return the file's path. Raises FetchError with a readable
-    message; the partial file is removed on every failure."""
+                   retries: int = 3, backoff_s: float = 1.0, deadline_s: float = DOWNLOAD_DEADLINE_S) -> Path:
+    """Download `url` into `dest_dir` and return the file's path, giving up after `deadline_s` seconds in
+    all. Raises FetchError with a readable message; the partial file is removed on every failure."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest_dir, prefix=".audio-", suffix=".part")
     os.close(fd)
     part = Path(name)
-    headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}  # byte ranges of the file itself
     try:
-        with httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s), follow_redirects=True,
-                          max_redirects=10) as client:  # enclosures often hop through tracking prefixes
-            received = _download_with_retries(client, url, part, max_bytes, retries, backoff_s)
+        # Async inside, so the deadline can cancel a read in progress (a sync read can only time out).
+        received = asyncio.run(_download_within(deadline_s, url, part, max_bytes=max_bytes, timeout_s=timeout_s,
+                                                user_agent=user_agent, retries=retries, backoff_s=backoff_s))
         if received == 0:
             raise FetchError(f"{url} sent no audio (0 bytes)")
         final = part.with_name(part.name[1:].removesuffix(".part") + _suffix(url))
@@ -76,28 +79,44 @@ def download_audio(url: str, dest_dir: Path, *, max_bytes: int, timeout_s: float
         raise
 
 
-def _download_with_retries(client: httpx.Client, url: str, part: Path, max_bytes: int, retries: int,
-                           backoff_s: float) -> int:
+async def _download_within(deadline_s: float, url: str, part: Path, *, max_bytes: int, timeout_s: float,
+                           user_agent: str, retries: int, backoff_s: float) -> int:
+    headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}  # byte ranges of the file itself
+    deadline = asyncio.timeout(deadline_s)
+    try:
+        async with deadline, httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(timeout_s),
+                                               follow_redirects=True, max_redirects=10) as client:
+            # (redirects followed: enclosures often hop through tracking prefixes)
+            return await _download_with_retries(client, url, part, max_bytes, retries, backoff_s)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # not ours
+        raise FetchError(f"gave up on {url}: the download passed its {deadline_s:g} s deadline "
+                         "(the server sends too slowly)") from None
+
+
+async def _download_with_retries(client: httpx.AsyncClient, url: str, part: Path, max_bytes: int, retries: int,
+                                 backoff_s: float) -> int:
     transfer = _Transfer()
     for attempt in range(retries + 1):
         try:
-            _fetch_once(client, url, part, transfer, max_bytes)
+            await _fetch_once(client, url, part, transfer, max_bytes)
             return transfer.received
-        except (httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except (httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError) as exc:
             raise FetchError(f"could not download {url}: {exc}") from None  # another try would not help
         except (_Retryable, httpx.TransportError) as exc:
             problem = _describe(exc)
             if attempt == retries:
                 raise FetchError(f"could not download {url} after {retries + 1} attempts: {problem}") from None
             logger.info("audio download %s failed (%s) at %d bytes; retrying", url, problem, transfer.received)
-            time.sleep(backoff_s * 2**attempt)
+            await asyncio.sleep(backoff_s * 2**attempt)
     raise AssertionError("unreachable")
 
 
-def _fetch_once(client: httpx.Client, url: str, part: Path, transfer: _Transfer, max_bytes: int) -> None:
+async def _fetch_once(client: httpx.AsyncClient, url: str, part: Path, transfer: _Transfer, max_bytes: int) -> None:
     resume = transfer.received > 0 and transfer.resumable
     headers = {"Range": f"bytes={transfer.received}-"} if resume else {}
-    with client.stream("GET", url, headers=headers) as response:
+    async with client.stream("GET", url, headers=headers) as response:
         if response.status_code == 416 and resume:
             if transfer.received == transfer.total:
                 return  # everything had arrived before the connection dropped
@@ -111,7 +130,7 @@ def _fetch_once(client: httpx.Client, url: str, part: Path, transfer: _Transfer,
         if not append:
             _start_over(response, url, transfer, max_bytes)
         with part.open("ab" if append else "wb") as out:
-            for chunk in response.iter_raw():
+            async for chunk in response.aiter_raw():
                 if transfer.received + len(chunk) > max_bytes:
                     raise FetchError(f"{url} is larger than the {max_bytes:,}-byte cap for episode audio")
                 out.write(chunk)

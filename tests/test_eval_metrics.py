@@ -148,14 +148,21 @@ def test_a_broken_set_is_refused_with_every_problem_listed(tmp_path: Path):
     shutil.copytree(DATA_DIR, data)
     meta_path = data / "no-dig-chat.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["references"][0]["quote"] = "the no-dig beds doubled our harvest in the first year"
-    meta["references"][1]["speaker"] = "Jo Pennick"  # the transcript gives the line to Sam Obi
-    meta["references"][2]["kind"] = "opinion"
+    meta["insights"][0]["quote"] = "the no-dig beds doubled our harvest in the first year"
+    meta["insights"][1]["speaker"] = "Jo Pennick"  # the transcript gives the line to Sam Obi
+    meta["insights"][2]["kind"] = "opinion"
+    meta["insights"][3]["importance"] = 7
+    meta["insights"][4]["start"] += 30
+    del meta["insights"][5]["claim"]
+    meta["negatives"][0]["quote"] = "a passage nobody ever said on this show at all"
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     pairs = json.loads((data / "pairs.json").read_text(encoding="utf-8"))
     pairs["pairs"].append({"a": "no-dig-chat/water", "b": "no-dig-chat/nothing", "relation": "near_duplicate"})
     pairs["pairs"].append({"a": "no-dig-chat/water", "b": "no-dig-chat/salt", "relation": "similar"})
     (data / "pairs.json").write_text(json.dumps(pairs), encoding="utf-8")
+    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
+    index.append({"slug": "broken"})
+    (data / "index.json").write_text(json.dumps(index), encoding="utf-8")
     (data / "broken.json").write_text("{not json", encoding="utf-8")
 
     with pytest.raises(EvalDataError) as caught:
@@ -164,6 +171,10 @@ def test_a_broken_set_is_refused_with_every_problem_listed(tmp_path: Path):
     assert "no-dig-chat/nodig_yield: quote is not verbatim" in message
     assert "gives this quote to 'Sam Obi', not 'Jo Pennick'" in message
     assert "kind 'opinion' is not one of" in message
+    assert "no-dig-chat/coffee: importance 7 is not an integer from 1 to 5" in message
+    assert "no-dig-chat/salt: start" in message and "is not the start of the quote's cue" in message
+    assert "no-dig-chat/failures: missing field(s) claim" in message
+    assert "no-dig-chat/negative-1: quote is not verbatim" in message
     assert "no reference insight 'no-dig-chat/nothing'" in message
     assert "relation 'similar'" in message
     assert "broken.json: cannot read it as JSON" in message

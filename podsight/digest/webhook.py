@@ -6,11 +6,13 @@ else the Slack shape (Mattermost, Rocket.Chat and many chat bridges accept Slack
 within the service's documented limits, so a long quote is shortened rather than the message refused.
 
 Failures are `DeliveryError`s: `WebhookRejected` (a 4xx other than 429: the URL is wrong or revoked, so
-retrying cannot help) or `WebhookUnavailable` (timeout, refused connection, 429, 5xx: worth a retry).
+retrying cannot help) or `WebhookUnavailable` (timeout, refused connection, 429, 5xx, the overall deadline
+passed: worth a retry).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -27,6 +29,10 @@ DISCORD_HOSTS = ("discord.com", "discordapp.com")
 SLACK_TEXT, SLACK_BLOCKS, SLACK_SECTION, SLACK_HEADER = 40_000, 50, 3_000, 150
 DISCORD_CONTENT, DISCORD_EMBEDS, DISCORD_TITLE, DISCORD_DESCRIPTION, DISCORD_TOTAL = 2_000, 10, 256, 4_096, 6_000
 ERROR_BODY_CHARS = 300  # of the service's answer kept in the error, enough for "invalid_token"
+# The whole POST, answer included. `timeout_s` is per socket read, so a service (or anything posing as one)
+# that trickles its answer a byte at a time would otherwise hold the delivery stage forever. Slack and
+# Discord answer in well under a second; a minute leaves room for a slow chat bridge.
+POST_DEADLINE_S = 60.0
 
 
 class WebhookRejected(DeliveryError):
@@ -135,17 +141,38 @@ def payload_for(url: str, digest: Digest, kind: Kind | None = None) -> dict[str,
 
 
 def post_digest(url: str, digest: Digest, *, kind: Kind | None = None, timeout_s: float = 20.0,
-                user_agent: str = "podsight") -> None:
-    """POST the digest to the webhook `url`; `kind` overrides the shape the URL implies."""
+                user_agent: str = "podsight", deadline_s: float | None = None) -> None:
+    """POST the digest to the webhook `url`, all of it (the answer included) within `deadline_s` seconds
+    (default POST_DEADLINE_S); `kind` overrides the shape the URL implies. Synchronous: call it from a
+    thread, not from a running event loop."""
+    deadline_s = POST_DEADLINE_S if deadline_s is None else deadline_s
     where = redact_url(url)
+    payload = payload_for(url, digest, kind)
     try:
-        response = httpx.post(url, json=payload_for(url, digest, kind), timeout=timeout_s,
-                              headers={"User-Agent": user_agent}, follow_redirects=False)
+        # Async inside, so the deadline can cancel a read in progress (a sync read can only time out).
+        response = asyncio.run(_post_within(deadline_s, url, payload, timeout_s, user_agent))
     except httpx.InvalidURL as exc:
         raise WebhookRejected(f"webhook URL {where} is not usable: {exc}") from None
     except httpx.HTTPError as exc:  # timeouts, refused connections, TLS and DNS failures
         raise WebhookUnavailable(f"webhook {where} could not be reached: {exc.__class__.__name__}: {exc}") from None
+    if response is None:
+        raise WebhookUnavailable(f"webhook {where} gave up: the post passed its {deadline_s:g} s deadline "
+                                 "(the service answers too slowly or never finishes)")
     _check(response, where)
+
+
+async def _post_within(deadline_s: float, url: str, payload: dict[str, Any], timeout_s: float,
+                       user_agent: str) -> httpx.Response | None:
+    """The POST with its answer read in full, or None when `deadline_s` passed first."""
+    deadline = asyncio.timeout(deadline_s)
+    try:
+        async with deadline, httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": user_agent},
+                                               follow_redirects=False) as client:
+            return await client.post(url, json=payload)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # not ours
+        return None
 
 
 def _check(response: httpx.Response, where: str) -> None:

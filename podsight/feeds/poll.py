@@ -20,7 +20,7 @@ import httpx
 from podsight.errors import FetchError, PodsightError
 from podsight.feeds.parse import parse_feed
 from podsight.feeds.shards import poll_in_processes
-from podsight.http import FetchResult, FetchStatusError, HostClients, HostLimiter, fetch
+from podsight.http import FETCH_DEADLINE_S, FetchResult, FetchStatusError, HostClients, HostLimiter, fetch
 from podsight.records import ParsedFeed
 
 logger = logging.getLogger("podsight.feeds")
@@ -72,11 +72,14 @@ async def poll_feeds(
     per_host_limit: int,
     max_concurrency: int,
     max_redirects: int,
+    deadline_s: float = FETCH_DEADLINE_S,
     on_result: Callable[[PollResult], None] | None = None,
 ) -> list[PollResult]:
     """Poll every feed concurrently; results come back in the order of `requests`.
 
-    `on_result` is called as each feed finishes (for progress bars). A failing feed never stops the others.
+    Each feed's fetch, redirects included, must finish within `deadline_s` seconds (time queued for a
+    host or concurrency slot does not count). `on_result` is called as each feed finishes (for progress
+    bars). A failing feed never stops the others.
     """
     requests = list(requests)
     limiter = HostLimiter(per_host_limit)
@@ -84,7 +87,7 @@ async def poll_feeds(
 
     async def poll_one(request: PollRequest, clients: HostClients) -> PollResult:
         async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
-            fetched = await _fetch_safely(clients.for_url(request.url), request, max_bytes, max_redirects)
+            fetched = await _fetch_safely(clients.for_url(request.url), request, max_bytes, max_redirects, deadline_s)
         result = fetched if isinstance(fetched, PollResult) else await _parse_safely(request, fetched)
         _report(on_result, result)
         return result
@@ -121,11 +124,12 @@ def next_retry_delay(consecutive_errors: int, max_hours: float = 48) -> timedelt
 
 
 async def _fetch_safely(client: httpx.AsyncClient, request: PollRequest, max_bytes: int,
-                        max_redirects: int) -> FetchResult | PollResult:
+                        max_redirects: int, deadline_s: float = FETCH_DEADLINE_S) -> FetchResult | PollResult:
     """Fetch one feed; every exception becomes an 'error' (or 'gone') result with a readable message."""
     try:
         return await fetch(client, request.url, max_bytes=max_bytes, etag=request.etag,
-                           last_modified=request.last_modified, max_redirects=max_redirects, accept=FEED_ACCEPT)
+                           last_modified=request.last_modified, max_redirects=max_redirects, accept=FEED_ACCEPT,
+                           deadline_s=deadline_s)
     except FetchError as exc:
         outcome: Outcome = "gone" if exc.status == 410 else "error"
         message = f"{exc}: the feed was removed; unsubscribe or find its new address" if outcome == "gone" else str(exc)

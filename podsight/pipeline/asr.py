@@ -115,7 +115,7 @@ def _transcribe_and_store(store: Store, settings: Settings, transcriber, episode
     result = transcribe_episode(
         audio_url, transcriber, work_dir=settings.cache_dir / "audio", max_bytes=settings.max_audio_bytes,
         timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent, language=settings.asr_language,
-        progress=on_audio, persons=persons,
+        progress=on_audio, persons=persons, deadline_s=settings.asr_download_deadline_s,
     )
     on_audio.finished(episode_id)
     with store.session() as session:

@@ -30,6 +30,7 @@ def scan(store: Store, settings: Settings, now: datetime, progress=None) -> dict
         per_host_limit=settings.per_host_limit,
         max_concurrency=settings.max_concurrency,
         max_redirects=settings.max_redirects,
+        deadline_s=settings.fetch_deadline_s,
         on_result=(lambda _r: progress.advance()) if progress else None,
     )
     counts = {"feeds": len(results), "errors": 0, "new_episodes": 0}

@@ -57,7 +57,8 @@ async def _best_transcript(client: httpx.AsyncClient, settings: Settings, links:
     errors = []
     for link in _preference_order(links):
         try:
-            result = await fetch(client, link.url, max_bytes=settings.max_feed_bytes, max_redirects=settings.max_redirects)
+            result = await fetch(client, link.url, max_bytes=settings.max_feed_bytes, max_redirects=settings.max_redirects,
+                                 deadline_s=settings.fetch_deadline_s)
             segments = parse_transcript(result.content, _content_type(link, result.content_type), link.url)
             return link.url, segments
         except Exception as exc:  # not only FetchError: a URL httpx refuses, JSON nested past the recursion limit

@@ -8,14 +8,25 @@ quote is; `Chunk.lines` maps each number back to the segment the line starts wit
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from podsight.records import Segment
 
-# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and whitespace.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+")
-_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]?$")
+# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and whitespace, or at a
+# full-width 。！？ (Japanese and Chinese write no space after them).
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+"
+                           r"|(?:(?<=[。！？])|(?<=[。！？][」』）】〕\"'”’)\]]))(?![」』）】〕\"'”’)\]。！？])\s*")
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’)\]」』）】〕]?$")
+# Where a sentence too long for the budget is best cut when it has no spaces: after a comma or a pause.
+_SOFT_BREAKS = frozenset("、，,;；:：・）」』】〕)]")
+# Words are whitespace-separated tokens, so a language written without spaces (Japanese, Chinese, Thai)
+# would make a whole segment one "word" and a whole episode one chunk. Every word budget is therefore also
+# a character budget (characters other than whitespace) of CHARS_PER_WORD per word: English averages
+# under 5 letters a word, so its chunks stay bounded by words; 450 words allow 2,700 Japanese characters,
+# about 2,000 Qwen tokens, which fits a 4,096-token context with the prompt and the answer.
+CHARS_PER_WORD = 6
 # A speaker's consecutive segments are joined into lines of up to LINE_WORDS words, closed early at a
 # sentence end once they have LINE_MIN_WORDS: a line number and a label cost 3-4 tokens each, so a line
 # per caption cue ("And I'm Sam, and, um,") or per "Right." would add a third to a conversation's tokens.
@@ -44,6 +55,11 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+def char_count(text: str) -> int:
+    """Characters other than whitespace: the budget that holds for text written without spaces."""
+    return len("".join(text.split()))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text after sentence-ending punctuation; text without punctuation stays one piece."""
     return [piece for piece in (p.strip() for p in _SENTENCE_END.split(text)) if piece]
@@ -51,12 +67,59 @@ def split_sentences(text: str) -> list[str]:
 
 def _pieces(text: str, max_words: int) -> list[str]:
     """The sentences of `text`; a sentence over `max_words` (ASR text without punctuation) is cut every
-    `max_words` words so that no piece is unbounded."""
+    `max_words` words, and a piece over `max_words * CHARS_PER_WORD` characters (text without spaces) is
+    cut by characters, so that no piece is unbounded."""
     pieces: list[str] = []
+    max_chars = max_words * CHARS_PER_WORD
     for sentence in split_sentences(text):
         words = sentence.split()
-        pieces += [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+        for i in range(0, len(words), max_words):
+            piece = " ".join(words[i : i + max_words])
+            pieces += split_by_chars(piece, max_chars) if char_count(piece) > max_chars else [piece]
     return pieces
+
+
+def split_by_chars(text: str, max_chars: int) -> list[str]:
+    """Cut `text` into pieces of at most `max_chars` characters (whitespace not counted), each cut after
+    the last comma-like mark or space in the piece's second half when there is one, else between two
+    graphemes (never before a combining mark, a joiner or a variation selector), so no character is
+    broken and no piece is empty."""
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end, counted = start, 0
+        while end < len(text) and (counted < max_chars or not _grapheme_boundary(text, end)):
+            counted += not text[end].isspace()
+            end += 1
+        if end < len(text):
+            end = _soft_cut(text, start, end)
+        piece = text[start:end].strip()
+        if piece:
+            pieces.append(piece)
+        start = end
+    return pieces
+
+
+def _soft_cut(text: str, start: int, end: int) -> int:
+    """The best place to cut text[start:end] at the end: just after a comma-like mark or a space in its
+    second half, else `end` (already a grapheme boundary)."""
+    for cut in range(end, start + (end - start) // 2, -1):
+        if (text[cut - 1] in _SOFT_BREAKS or text[cut - 1].isspace()) and _grapheme_boundary(text, cut):
+            return cut
+    return end
+
+
+def _grapheme_boundary(text: str, position: int) -> bool:
+    """Whether cutting `text` before `position` keeps every grapheme whole (an approximation of UAX #29
+    good enough for speech: combining marks, ZWJ sequences, variation selectors, dakuten)."""
+    if position <= 0 or position >= len(text):
+        return True
+    here, before = text[position], text[position - 1]
+    if unicodedata.combining(here) or here in "\u200d\u3099\u309a" or "\ufe00" <= here <= "\ufe0f":
+        return False
+    if before == "\u200d" or "\U0001f3fb" <= here <= "\U0001f3ff":  # after a joiner; skin-tone modifiers
+        return False
+    return unicodedata.category(here) not in ("Mn", "Me", "Mc")
 
 
 def _split_one(segment: Segment, max_words: int) -> list[Segment]:
@@ -75,7 +138,8 @@ def _split_one(segment: Segment, max_words: int) -> list[Segment]:
 
 
 def split_long_segments(segments: Sequence[Segment], max_words: int = 120) -> list[Segment]:
-    """Return the segments with every segment over `max_words` split into its sentences.
+    """Return the segments with every segment over `max_words` words, or over `max_words * CHARS_PER_WORD`
+    characters (text written without spaces), split into its sentences.
 
     Publishers sometimes ship a whole episode as one block of text; without this, one "segment" would
     be one enormous chunk, every quote would get the episode's start time, and an ad read inside it could
@@ -84,22 +148,35 @@ def split_long_segments(segments: Sequence[Segment], max_words: int = 120) -> li
     """
     result: list[Segment] = []
     for segment in segments:
-        if word_count(segment.text) > max_words:
+        if word_count(segment.text) > max_words or char_count(segment.text) > max_words * CHARS_PER_WORD:
             result.extend(_split_one(segment, max_words))
         elif segment.text.strip():
             result.append(segment)
     return result
 
 
-def _chunk_ranges(sizes: list[int], kept: list[int], words: int, overlap_words: int) -> list[tuple[int, int]]:
+# A segment's size is (words, characters); a budget of `words` words is also one of
+# `words * CHARS_PER_WORD` characters, and a chunk or overlap stays within both.
+_Size = tuple[int, int]
+
+
+def _fits(total: _Size, size: _Size, words: int) -> bool:
+    return total[0] + size[0] <= words and total[1] + size[1] <= words * CHARS_PER_WORD
+
+
+def _plus(total: _Size, size: _Size) -> _Size:
+    return total[0] + size[0], total[1] + size[1]
+
+
+def _chunk_ranges(sizes: list[_Size], kept: list[int], words: int, overlap_words: int) -> list[tuple[int, int]]:
     """Positions (into `kept`) of each chunk, as inclusive (start, end) pairs covering all of `kept`."""
     ranges: list[tuple[int, int]] = []
     start = 0
     while start < len(kept):
         end, total = start, sizes[kept[start]]
-        while end + 1 < len(kept) and total + sizes[kept[end + 1]] <= words:
+        while end + 1 < len(kept) and _fits(total, sizes[kept[end + 1]], words):
             end += 1
-            total += sizes[kept[end]]
+            total = _plus(total, sizes[kept[end]])
         ranges.append((start, end))
         if end + 1 >= len(kept):
             break
@@ -107,25 +184,27 @@ def _chunk_ranges(sizes: list[int], kept: list[int], words: int, overlap_words: 
     return _merge_small_tail(ranges, sizes, kept, words)
 
 
-def _overlap_start(sizes: list[int], kept: list[int], start: int, end: int, overlap_words: int) -> int:
+def _overlap_start(sizes: list[_Size], kept: list[int], start: int, end: int, overlap_words: int) -> int:
     """Where the next chunk starts: back up from `end` by about `overlap_words`, always moving forward."""
-    nxt, carried = end + 1, 0
-    while nxt - 1 > start and carried + sizes[kept[nxt - 1]] <= overlap_words:
+    nxt, carried = end + 1, (0, 0)
+    while nxt - 1 > start and _fits(carried, sizes[kept[nxt - 1]], overlap_words):
         nxt -= 1
-        carried += sizes[kept[nxt]]
+        carried = _plus(carried, sizes[kept[nxt]])
     return nxt
 
 
 def _merge_small_tail(
-    ranges: list[tuple[int, int]], sizes: list[int], kept: list[int], words: int
+    ranges: list[tuple[int, int]], sizes: list[_Size], kept: list[int], words: int
 ) -> list[tuple[int, int]]:
     """Fold a last chunk of a few words into the one before: a 30-word call wastes a whole prompt."""
     if len(ranges) < 2:
         return ranges
     start, end = ranges[-1]
     previous_end = ranges[-2][1]
-    new_words = sum(sizes[kept[i]] for i in range(previous_end + 1, end + 1))
-    if new_words <= words // 4:
+    new = (0, 0)
+    for i in range(previous_end + 1, end + 1):
+        new = _plus(new, sizes[kept[i]])
+    if new[0] <= words // 4 and new[1] <= words * CHARS_PER_WORD // 4:
         ranges[-2:] = [(ranges[-2][0], end)]
     return ranges
 
@@ -148,21 +227,24 @@ def short_labels(speakers: set[str | None]) -> dict[str | None, str]:
 def _line_groups(segments: Sequence[Segment], indices: Sequence[int]) -> list[list[int]]:
     """The segments of each line: consecutive segments of one speaker, joined up to LINE_WORDS words and
     closed at the first sentence end after LINE_MIN_WORDS. Short replies join the sentence they open,
-    caption cues become sentences, and a long sentence stays a line of its own."""
+    caption cues become sentences, and a long sentence stays a line of its own. Words count in characters
+    too (CHARS_PER_WORD each), so text without spaces gets lines of about a sentence as well."""
     groups: list[list[int]] = []
-    words = 0
+    words = chars = 0
     for position, i in enumerate(indices):
         previous = indices[position - 1] if position else None
-        size = word_count(segments[i].text)
+        text = segments[i].text
+        size, length = word_count(text), char_count(text)
+        long_enough = words >= LINE_MIN_WORDS or chars >= LINE_MIN_WORDS * CHARS_PER_WORD
         joins = (groups and previous == i - 1 and segments[i].speaker == segments[previous].speaker
-                 and not (words >= LINE_MIN_WORDS and _ENDS_SENTENCE.search(segments[previous].text.strip()))
-                 and words + size <= LINE_WORDS)
+                 and not (long_enough and _ENDS_SENTENCE.search(segments[previous].text.strip()))
+                 and words + size <= LINE_WORDS and chars + length <= LINE_WORDS * CHARS_PER_WORD)
         if joins:
             groups[-1].append(i)
-            words += size
+            words, chars = words + size, chars + length
         else:
             groups.append([i])
-            words = size
+            words, chars = size, length
     return groups
 
 
@@ -199,19 +281,20 @@ def chunk_segments(
     overlap_words: int = 40,
     skip: Sequence[bool] | None = None,
 ) -> list[Chunk]:
-    """Cut the whole transcript into chunks of about `words` words, each overlapping the previous by
-    about `overlap_words`, leaving skipped segments (sponsor reads, intros) out of the text.
+    """Cut the whole transcript into chunks of about `words` words (and at most `words * CHARS_PER_WORD`
+    characters, for text written without spaces), each overlapping the previous by about `overlap_words`,
+    leaving skipped segments (sponsor reads, intros) out of the text.
 
-    A single segment longer than `words` gets a chunk of its own rather than being cut: call
+    A single segment longer than the budget gets a chunk of its own rather than being cut: call
     `split_long_segments` first to avoid that.
     """
     if skip is not None and len(skip) != len(segments):
         raise ValueError(f"skip has {len(skip)} flags for {len(segments)} segments")
-    sizes = [word_count(s.text) for s in segments]
-    kept = [i for i in range(len(segments)) if sizes[i] and not (skip and skip[i])]
+    sizes = [(word_count(s.text), char_count(s.text)) for s in segments]
+    kept = [i for i in range(len(segments)) if sizes[i][0] and not (skip and skip[i])]
     chunks = []
     for number, (start, end) in enumerate(_chunk_ranges(sizes, kept, words, overlap_words)):
         indices = kept[start : end + 1]
         text, lines = render_lines(segments, indices)
-        chunks.append(Chunk(number, indices[0], indices[-1], text, sum(sizes[i] for i in indices), lines))
+        chunks.append(Chunk(number, indices[0], indices[-1], text, sum(sizes[i][0] for i in indices), lines))
     return chunks

@@ -1,0 +1,640 @@
+"""Faithful by construction: plain-code checks that a claim says only what its passage says.
+
+A small model writing a claim from one passage fails in a few recognisable ways: it drops a "not",
+turns "falling" into "rising", invents a number or a name, calls a fact a "benefit", labels the
+guest "an investor", or slips into another script. Each rule below catches one of those, is simple
+enough to explain in one line, and errs towards letting a claim through: a wrong flag costs a good
+insight, and the rules are measured against claims written by a careful reader.
+
+Rules of `faithfulness_problems(claim, passage, quote, known_names)`, one line each:
+  numbers    every number in the claim (digits, number words, "30 percent" = "30%", "$1 billion" = "a
+             billion", "twice" = "doubled") is in the passage;
+  names      every name in the claim (capitalised mid-sentence, an acronym, or mixed case like "GitHub")
+             is in the passage or `known_names`: any case, plural or possessive, an acronym also as the
+             initials of passage words, "BuildKit" also as "build kit";
+  negation   a "not" in the claim about something a passage sentence states (two shared content words)
+             needs a passage sentence with a "not" or a negative word sharing two of them;
+  dropped    a "not" in the quote must survive: a claim clause repeating two of the denied words needs a
+             negative word;
+  direction  the claim must not say "rising" (increasing, growing, more expensive...) within four words
+             of a thing the passage says is "falling" (decreasing, shrinking, cheaper...), or the reverse;
+  judgement  ranking words (primary, main, biggest) come from the passage, and "benefit"/"drawback"
+             needs a positive/negative word there;
+  role       a person described as "a (tech) investor", "a former CEO" has that description in the
+             passage or `known_names`;
+  script     the claim uses no writing system (CJK, Cyrillic, Arabic...) that the passage lacks.
+
+Measured on the dev set's 95 reference claims against their quote plus two cues either side: the
+flags that remain are, with one exception, names and numbers the reader took from elsewhere in the
+episode (see the README).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# --- words ---------------------------------------------------------------------------------------
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
+_TOKEN = re.compile(r"\$?\d+(?:,\d{3})*(?:\.\d+)?[A-Za-z%]*|[^\W\d_][\w']*|[%,.;:!?()]|-|–|—")
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each even ever every few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its itself
+    just kind like many may me might more most much must my myself no nor not now of off on once only or
+    other our ours out over own really same she should so some such than that the their them then there
+    these they this those through thing things to too under until up very was way we well were what when
+    where which while who whom why will with would yeah you your yours get gets got go going goes make
+    makes made say says said one lot lots actually basically sort quite whether yet still already
+    cause 'cause before after""".split()
+)
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, numbers and dashes, in order, case kept."""
+    return _TOKEN.findall(_normalise(text))
+
+
+def _stem(word: str) -> str:
+    """A crude stem so that 'ideas'/'idea', 'falling'/'falls' compare equal; never shown to anyone."""
+    w = word.lower().removesuffix("'s").rstrip("'")
+    for suffix, keep in (("ies", 3), ("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep - 1 and not w.endswith("ss"):
+            return w[: -len(suffix)]
+    return w
+
+
+def _bare(word: str) -> str:
+    """Lower case without a possessive or contraction tail: "that's" -> "that", "they've" -> "they"."""
+    return re.sub(r"'(?:s|ve|re|ll|d|m)$", "", word.lower()).strip("'")
+
+
+def _is_content(word: str) -> bool:
+    bare = _bare(word)
+    return len(bare) > 2 and bare[0].isalpha() and bare not in _STOPWORDS and not _NEGATION.fullmatch(word)
+
+
+def _content_stems(words: Iterable[str]) -> set[str]:
+    return {_stem(_bare(w)) for w in words if _is_content(w)}
+
+
+def _word_forms(word: str) -> set[str]:
+    """Forms a word may take in the passage: possessive and plural 's' tolerated both ways."""
+    w = word.lower().removesuffix("'s").rstrip("'")
+    forms = {w, w + "s", w + "es"}
+    if w.endswith("s"):
+        forms.add(w[:-1])
+    if w.endswith("es"):
+        forms.add(w[:-2])
+    return forms
+
+
+def _passage_words(passage: str) -> set[str]:
+    """Lower-cased passage words, hyphenated words split, and adjacent pairs joined ('Open AI' ~ 'OpenAI')."""
+    parts = [p for t in _tokens(passage) for p in re.split(r"-", t.lower().removesuffix("'s")) if p]
+    words = {p.strip("'") for p in parts}
+    words.update(a + b for a, b in zip(parts, parts[1:]))
+    return words
+
+
+# --- rule 1: numbers -----------------------------------------------------------------------------
+
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero _ two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen".split()
+    )
+    if w != "_"
+}
+# In a claim "one" is a pronoun far more often than a count ("one of the problems"), so it is read
+# as a number only in the passage, where it may support a claim's "1".
+_ONE = {"one": 1}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_SUFFIX_SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12}
+_SPECIAL = {
+    "dozen": 12, "half": 0.5, "twice": 2, "double": 2, "doubled": 2, "doubles": 2, "doubling": 2,
+    "halved": 0.5, "halving": 0.5, "halves": 0.5,
+    "triple": 3, "tripled": 3, "triples": 3, "tripling": 3, "thrice": 3, "quadruple": 4,
+    "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+}  # "first" and "second" left out: they are discourse words and units of time more often than ranks
+_RANGE_JOINERS = {"-", "–", "—", "to", "or"}
+_DIGITS = re.compile(r"\$?(\d+(?:,\d{3})*(?:\.\d+)?)([a-z%]*)$")
+
+
+def _number_value(token: str) -> tuple[float, float | None, bool] | None:
+    """(value, scale, is_percent) of a digit token such as '$1.5bn', '30%', '1990s'; None if not a number."""
+    m = _DIGITS.match(token.lower())
+    if not m:
+        return None
+    digits, suffix = m.groups()
+    value = float(digits.replace(",", ""))
+    if suffix in _SUFFIX_SCALES:
+        return value * _SUFFIX_SCALES[suffix], _SUFFIX_SCALES[suffix], False
+    if suffix in {"", "%", "x", "s", "st", "nd", "rd", "th"}:
+        return value, None, suffix == "%"
+    return None  # '3d', '5g': part of a name, left to the names rule
+
+
+def _numbers(text: str, claim_side: bool = False) -> list[tuple[str, set[float]]]:
+    """Each number mentioned in `text` with the values it may stand for ('30%' -> {30, 0.3}).
+
+    On the claim side "one" is no number, and "the two", "these three" or "Speaker 2" are left out:
+    they point back at things already named rather than state a count."""
+    tokens = [t.lower() for t in _tokens(text)]
+    found: list[tuple[int, int, float, float | None]] = []  # start, end (exclusive), value, scale
+    i = 0
+    while i < len(tokens):
+        start, value, scale, i = _read_number(tokens, i, _UNITS if claim_side else _UNITS | _ONE)
+        if value is not None and not (claim_side and _points_back(tokens, start)):
+            found.append((start, i, value, scale))
+    out = []
+    for k, (start, end, value, scale) in enumerate(found):
+        values = {value}
+        if tokens[start].endswith("%") or tokens[end : end + 1] in (["%"], ["percent"], ["per"]):
+            values.add(value / 100)  # a percentage also stands for its fraction ("half" = "50%")
+        later = found[k + 1] if k + 1 < len(found) else None
+        if scale is None and later and later[3] and later[0] == end + 1 and tokens[end] in _RANGE_JOINERS:
+            values.add(value * later[3])  # "12-13 million" also means 12 million
+        out.append((" ".join(tokens[start:end]), values))
+    return out
+
+
+def _points_back(tokens: list[str], start: int) -> bool:
+    """'the two', 'these three' (number words only) and 'Speaker 2' name things, they do not count them."""
+    before = tokens[start - 1] if start > 0 else ""
+    word = _number_value(tokens[start]) is None
+    return before == "speaker" or (word and before in {"the", "these", "those"})
+
+
+def _read_number(tokens: list[str], i: int, units: dict[str, int]) -> tuple[int, float | None, float | None, int]:
+    """Read one number at tokens[i]: (start, value or None, its scale word's size or None, next index)."""
+    start, total, current, seen, scale = i, 0.0, 0.0, False, None
+    while i < len(tokens):
+        t = tokens[i]
+        digit = _number_value(t)
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if digit is not None and not seen:
+            current, seen, scale = digit[0], True, digit[1]
+            if digit[2]:  # '30%': the percent sign ends the number
+                return start, current, scale, i + 1
+        elif t in units or t in _TENS:
+            current, seen = current + units.get(t, 0) + _TENS.get(t, 0), True
+        elif t == "-" and current >= 20 and current % 10 == 0 and nxt in _UNITS:
+            pass  # "twenty-five"
+        elif t == "hundred":
+            current, seen = (current or 1) * 100, True
+        elif t in _SCALES:
+            total, current, seen, scale = total + (current or 1) * _SCALES[t], 0.0, True, _SCALES[t]
+        elif t in _SPECIAL and not seen:
+            return start, float(_SPECIAL[t]), None, i + 1
+        elif t in {"a", "an"} and not seen and (nxt in _SCALES or nxt in {"hundred", "dozen"}):
+            current = 1.0  # "a billion" is a number, "a" alone is not
+        else:
+            break
+        i += 1
+    if not seen:
+        return start, None, None, max(i, start + 1)
+    return start, total + current, scale, i
+
+
+def _same_number(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def _number_problems(claim: str, passage: str) -> list[str]:
+    said = [v for _, values in _numbers(passage) for v in values]
+    return [
+        f'number "{surface}" is not in the passage'
+        for surface, values in _numbers(claim, claim_side=True)
+        if not any(_same_number(v, s) for v in values for s in said)
+    ]
+
+
+# --- rule 2: names -------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?:]['\")\]”]*$")
+_OPENING_QUOTES = {'"', "“", "‘"}  # a quoted sentence starts with a capital; a bracket does not
+
+
+def _is_acronym(word: str) -> bool:
+    return len(word) >= 2 and bool(re.fullmatch(r"[A-Z][A-Z0-9&]*[A-Z0-9]s?", word))
+
+
+def _is_mixed_case(word: str) -> bool:
+    return bool(re.search(r"[a-z].*[A-Z]|^[a-z]+[A-Z]", word)) and word[0].isalpha()
+
+
+def _is_name(word: str, first_of_sentence: bool) -> bool:
+    if len(word) < 2 or word == "I" or not word[0].isalpha() and not _is_acronym(word):
+        return False
+    return _is_acronym(word) or _is_mixed_case(word) or (word[0].isupper() and not first_of_sentence)
+
+
+def _names(text: str) -> list[str]:
+    """Words that name something: capitalised mid-sentence, acronyms and mixed case anywhere.
+
+    A hyphenated name ("kNN-MT", "Garrett-Harris") stays whole, so the passage may write it joined."""
+    names = []
+    at_start = True
+    for m in re.finditer(r"\S+", _normalise(text)):
+        chunk = m.group()
+        opens = chunk[0] in _OPENING_QUOTES
+        for k, compound in enumerate(re.findall(r"[^\W_][\w']*(?:-[^\W_][\w']*)*", chunk)):
+            parts = [p.removesuffix("'s").rstrip("'") for p in compound.split("-")]
+            first = at_start or (opens and k == 0)
+            named = [p for j, p in enumerate(parts) if _is_name(p, first and j == 0)]
+            names.extend(["-".join(parts)] if len(parts) > 1 and len(named) == len(parts) else named)
+        at_start = bool(_SENTENCE_END.search(chunk))
+    return names
+
+
+def _acronym_in(acronym: str, passage_tokens: list[str]) -> bool:
+    """'VDI' matches 'virtual desktop infrastructure': the initials of consecutive passage words."""
+    letters = acronym.lower().removesuffix("s") if acronym.endswith("s") and acronym[:-1].isupper() else acronym.lower()
+    initials = "".join(t[0].lower() for t in passage_tokens if t[0].isalpha())
+    return len(letters) >= 2 and letters.isalpha() and letters in _initial_runs(initials, len(letters))
+
+
+def _initial_runs(initials: str, n: int) -> set[str]:
+    return {initials[i : i + n] for i in range(len(initials) - n + 1)}
+
+
+# Acronyms that are ordinary vocabulary in the shows' subjects, not names a model could invent.
+GENERIC_ACRONYMS = frozenset(
+    "ai ml llm api apis saas json url ui ux pdf gpu cpu faq kpi roi b2b b2c sql html http os pr hr tv".split()
+)
+
+
+def _camel_parts(name: str) -> list[str]:
+    """'RealToxicityPrompts' -> ['Real', 'Toxicity', 'Prompts']: the passage may spell it as words."""
+    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+
+
+def _name_found(name: str, allowed: set[str], passage_tokens: list[str]) -> bool:
+    if name.lower().removesuffix("s") in GENERIC_ACRONYMS or name.lower() in GENERIC_ACRONYMS:
+        return True
+    if _word_forms(name) & allowed or (_is_acronym(name) and _acronym_in(name, passage_tokens)):
+        return True
+    parts = _camel_parts(name)
+    return len(parts) > 1 and all(_word_forms(p) & allowed for p in parts)
+
+
+def _name_problems(claim: str, passage: str, known_names: Iterable[str]) -> list[str]:
+    allowed = _passage_words(passage) | {w for name in known_names for w in _passage_words(name)}
+    passage_tokens = [p for t in _tokens(passage) for p in t.split("-") if p]
+    return [
+        f'name "{name}" is not in the passage'
+        for name in dict.fromkeys(_names(claim))
+        if not _name_found(name.replace("-", ""), allowed, passage_tokens)
+        and not all(_name_found(part, allowed, passage_tokens) for part in name.split("-") if part)
+    ]
+
+
+# --- rules 3 and 4: negation ---------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|rarely|hardly|seldom|"
+    r"fail(?:s|ed|ing)? to|no longer|no one|\w+n't)\b",
+    re.IGNORECASE,
+)
+# A negated main clause; "without X" and "rarely" qualify rather than deny, so they do not count here.
+_STRICT_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|no one|\w+n't)\b", re.IGNORECASE
+)
+# Words that carry a negative sense without "not": a claim saying "bad at" renders "not good at".
+_NEGATIVE_SENSE = re.compile(
+    r"\b(?:bad|badly|poor|poorly|wrong|worse|fail\w*|lack\w*|avoid\w*|refus\w*|stop\w*|unable|impossible|"
+    r"unlikely|unnecessary|irrelevant|useless|little|less|fewer|instead|rather|absent|missing|different|"
+    r"un(?!der|til|i)\w{4,}|mis(?!sion|sile)\w{3,}|"  # unfamiliar, unclear, misread; not under, until, unique
+    r"incorrect|ineffective|insufficient|inaccurate|disagree\w*|neglect\w*|ignor\w*|against|hard|"
+    r"difficult|struggl\w*|skeptical|doubt\w*|zero)\b",
+    re.IGNORECASE,
+)
+# Clauses end at punctuation and before conjunctions; "not because X" keeps its "not" with X, and
+# "than those who don't" becomes a clause of its own (an elliptical comparison, not a denial).
+_CLAUSE_BREAK = re.compile(
+    r"[.,;:!?()\"“”—–]+|\s-\s|(?<!\bnot)\s(?=(?:not\s+)?(?:(?:but|while|whereas|because|although|though|so that|"
+    r"which|than|if|unless|whether)\b|so (?:nothing|no|none|the|it|they|we|you|i|he|she|there|that)\b))",
+    re.IGNORECASE,
+)
+# ", not Y" names a rejected alternative ("six comments, not the fifty common elsewhere"); the passage
+# may well state Y as what others do, so the contrast is not checked.
+_CONTRAST = re.compile(r"^\s*not\b", re.IGNORECASE)
+# A negated condition or question ("if you wouldn't pay extra") states nothing that a claim could drop.
+_CONDITION = re.compile(r"^\s*(?:and |so |but )?(?:if|unless|whether|than)\b", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+_SHARED_FOR_SAME_CONTENT = 2  # content words two clauses must share to be "about the same thing"
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE_BREAK.split(_normalise(text)) if c.strip()]
+
+
+def _words_of(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_][\w']*", text)
+
+
+# What a negation denies: the content words after it in its clause (negation scopes over the predicate)
+# and the two just before it (the subject): "tools they've never seen" -> tools, seen.
+_SCOPE_AFTER, _SCOPE_BEFORE = 6, 2
+# "not only X" and "not merely X" add to X rather than deny it.
+_ADDITIVE_NOT = re.compile(r"\bnot (?:only|merely)\b|\bno (?:matter|doubt)\b", re.IGNORECASE)
+
+
+def _denied_words(clause: str) -> set[str]:
+    """Content words a negation in `clause` denies."""
+    words = _words_of(clause)
+    denied: list[str] = []
+    for i, w in enumerate(words):
+        if _NEGATION.fullmatch(w):
+            denied += [x for x in words[i + 1 :] if _is_content(x)][:_SCOPE_AFTER]
+            denied += [x for x in words[:i] if _is_content(x)][-_SCOPE_BEFORE:]
+    return {_stem(w) for w in denied}
+
+
+def _denials(text: str, pattern: re.Pattern[str]) -> list[tuple[str, set[str]]]:
+    """Clauses of `text` that deny something, with what they deny; conditions and contrasts left out."""
+    out = []
+    for clause in _clauses(text):
+        if not pattern.search(_ADDITIVE_NOT.sub(" ", clause)) or _CONDITION.match(clause) or _CONTRAST.match(clause):
+            continue
+        out.append((clause.strip(), _denied_words(_ADDITIVE_NOT.sub(" ", clause))))
+    return out
+
+
+def _unsupported_negation(claim: str, passage: str) -> list[str]:
+    """A 'not' the claim adds: a passage sentence states what the claim denies (two shared content
+    words) and no passage sentence with a "not" or a negative word shares two of them.
+
+    A denial of things the passage never states ("a promise, not a logo") is left alone: that is new
+    content, not an inversion, and careful writers use the contrast all the time."""
+    sentences = _SENTENCE_BREAK.split(_normalise(passage))
+    stated = [_content_stems(_words_of(s)) for s in sentences]
+    # Whole sentences: "if Hyatt made sneakers, we have no clue" and "asked whether X, most disagree"
+    # negate across their commas.
+    negative = [stems for s, stems in zip(sentences, stated) if _NEGATION.search(s) or _NEGATIVE_SENSE.search(s)]
+    problems = []
+    for clause, denied in _denials(claim, _NEGATION):
+        if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT for stems in stated):
+            continue
+        if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT for stems in negative):
+            problems.append(f'negation "{clause}" has no negative counterpart in the passage')
+    return problems
+
+
+def _dropped_negation(claim: str, quote: str) -> list[str]:
+    """The quote says 'X is not Y' and the claim says 'X is Y': a claim clause restates what the quote
+    denies (two shared content words) and no clause that restates it has a negative word."""
+    claim_clauses = [
+        (_content_stems(_words_of(c)), bool(_NEGATION.search(c) or _NEGATIVE_SENSE.search(c))) for c in _clauses(claim)
+    ]
+    for clause, denied in _denials(quote, _STRICT_NEGATION):
+        restating = [negative for stems, negative in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
+        if restating and not any(restating):
+            return [f'the quote negates "{clause}" but the claim states it without a negation']
+    return []
+
+
+# --- rule 4b: direction --------------------------------------------------------------------------
+
+# Pairs of opposite changes; a claim that uses one side where the passage used the other,
+# about the same thing, has inverted the passage.
+_DIRECTIONS = [
+    (
+        "rise rises rising rose risen increase increases increased increasing grow grows growing grew grown "
+        "climb climbs climbing climbed soar soars soaring improve improves improved improving",
+        "fall falls falling fell fallen decrease decreases decreased decreasing decline declines declining "
+        "declined shrink shrinks shrinking shrank drop drops dropping dropped worsen worsens worsened worsening",
+    ),
+    ("expensive pricier costlier", "cheaper cheap inexpensive"),
+]  # "more/less", "better/worse" and bare "up/down" left out: they compare and build phrasal verbs far
+#    more often than they report a change, and flagged careful claims when tried; "higher/lower" and
+#    "reduce" likewise ("higher quality" is a level, "reduce quality to a checklist" no decrease).
+# Phrases that do report a change are read as the verb they mean.
+_DIRECTION_PHRASES = [
+    (re.compile(r"\b(?:go|goes|going|gone|went|come|comes|came|coming)\s+up\b", re.IGNORECASE), "rising"),
+    (re.compile(r"\b(?:go|goes|going|gone|went|come|comes|came|coming)\s+down\b", re.IGNORECASE), "falling"),
+    (re.compile(r"\b(?:get|gets|got|getting|become|becomes|became|becoming)\s+better\b", re.IGNORECASE), "improving"),
+    (re.compile(r"\b(?:get|gets|got|getting|become|becomes|became|becoming)\s+worse\b", re.IGNORECASE), "worsening"),
+]
+_DIRECTION_OF: dict[str, tuple[int, int]] = {}
+for _pair, (_up, _down) in enumerate(_DIRECTIONS):
+    _DIRECTION_OF.update({w: (_pair, 0) for w in _up.split()})
+    _DIRECTION_OF.update({w: (_pair, 1) for w in _down.split()})
+_DIRECTION_WINDOW = 4
+
+
+def _directed_things(text: str) -> list[tuple[tuple[int, int], set[str]]]:
+    """Each direction word with the content words within a few words of it, per clause."""
+    for phrase, verb in _DIRECTION_PHRASES:
+        text = phrase.sub(verb, text)
+    out = []
+    for clause in _clauses(text):
+        words = _words_of(clause)
+        for i, w in enumerate(words):
+            direction = _DIRECTION_OF.get(w.lower())
+            if direction:
+                near = words[max(0, i - _DIRECTION_WINDOW) : i + _DIRECTION_WINDOW + 1]
+                out.append((direction, _content_stems(n for n in near if n.lower() not in _DIRECTION_OF)))
+    return out
+
+
+def _inverted_direction(claim: str, passage: str) -> list[str]:
+    said = _directed_things(passage)
+    problems = []
+    for (pair, side), near in _directed_things(claim):
+        opposite = set().union(*[n for (p, s), n in said if p == pair and s != side] or [set()])
+        same = set().union(*[n for (p, s), n in said if p == pair and s == side] or [set()])
+        inverted = (near & opposite) - same
+        if inverted:
+            problems.append(f'direction inverted: the passage says the opposite about "{sorted(inverted)[0]}"')
+    return problems
+
+
+# --- rules 5-7: judgement, roles, script ---------------------------------------------------------
+
+# Ranking words put an order on things that the passage may not have ("the primary benefit").
+_RANKING = frozenset("primary main biggest chief foremost".split())
+# Calling something a benefit or a drawback needs a word of the same valence in the passage.
+_VALENCE = {
+    "benefit": "positive", "advantage": "positive", "upside": "positive", "beneficial": "positive",
+    "drawback": "negative", "downside": "negative", "disadvantage": "negative", "harmful": "negative",
+}
+_VALENCE_WORDS = {
+    "positive": re.compile(
+        r"\b(?:good|great|better|best|help\w*|improv\w*|gain\w*|win\w*|positive|benefit\w*|advantage\w*|"
+        r"upside\w*|useful|valuable)\b",
+        re.IGNORECASE,
+    ),
+    "negative": re.compile(
+        r"\b(?:bad|worse|worst|hurt\w*|harm\w*|cost\w*|risk\w*|problem\w*|negative|drawback\w*|downside\w*|"
+        r"disadvantage\w*|damag\w*)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def _judgement_problems(claim: str, passage: str) -> list[str]:
+    allowed = _passage_words(passage)
+    ranking = dict.fromkeys(w for w in _words_of(claim.lower()) if w in _RANKING and not _word_forms(w) & allowed)
+    problems = [f'ranking "{w}" is not in the passage' for w in ranking]
+    for word in dict.fromkeys(_words_of(claim.lower())):
+        valence = _VALENCE.get(word.removesuffix("s"))
+        if valence and not _VALENCE_WORDS[valence].search(passage):
+            problems.append(f'calls it a {word.removesuffix("s")}, but the passage has no {valence} word')
+    return problems
+
+
+_ROLES = (
+    "investor|vc|venture capitalist|founder|co-founder|cofounder|ceo|cto|cfo|professor|scientist|researcher|"
+    "economist|journalist|entrepreneur|analyst|author|novelist|executive|lawyer|doctor|consultant|advisor|"
+    "adviser|billionaire|politician|engineer|designer|investor"
+)
+# A person described as "a tech investor" or "a former CEO": the description must come from the passage.
+# Plurals ("founders") are a topic, not a label on someone, and are left alone.
+_PERSON_DESCRIPTION = re.compile(rf"\b(?:a|an)\s+(?:[\w-]+\s+){{0,2}}?({_ROLES})\b", re.IGNORECASE)
+
+
+def _role_problems(claim: str, passage: str, known_names: Iterable[str]) -> list[str]:
+    allowed = _passage_words(passage + " " + " ".join(known_names))
+    return [
+        f'role "{m.group(1)}" is not in the passage'
+        for m in _PERSON_DESCRIPTION.finditer(_normalise(claim))
+        if not all(_word_forms(w) & allowed for w in m.group(1).lower().replace("-", " ").split())
+    ]
+
+
+def _scripts(text: str) -> set[str]:
+    """Writing systems of the letters in `text`, by the first word of their Unicode names ('CJK', 'CYRILLIC')."""
+    scripts = set()
+    for ch in text:
+        if ch.isalpha() and not ch.isascii():
+            name = unicodedata.name(ch, "UNKNOWN").split()
+            scripts.add("CJK" if name[0] in {"CJK", "HIRAGANA", "KATAKANA", "HANGUL"} else name[0])
+    return scripts
+
+
+def _script_problems(claim: str, passage: str) -> list[str]:
+    foreign = _scripts(claim) - _scripts(passage) - {"LATIN"}
+    return [f"{s.lower()} characters that the passage does not have" for s in sorted(foreign)]
+
+
+# --- public API ----------------------------------------------------------------------------------
+
+
+def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names: Iterable[str] = ()) -> list[str]:
+    """Why `claim` says more or other than `passage` (which should contain `quote`); empty when faithful.
+
+    `known_names` are names the claim may use though the passage does not (speakers, the show).
+    """
+    known = list(known_names)
+    evidence = f"{passage}\n{quote}"
+    return [
+        *_number_problems(claim, evidence),
+        *_name_problems(claim, evidence, known),
+        *_unsupported_negation(claim, evidence),
+        *_dropped_negation(claim, quote or passage),  # the passage at large has too many unrelated "not"s
+        *_inverted_direction(claim, evidence),
+        *_judgement_problems(claim, evidence),
+        *_role_problems(claim, evidence, known),
+        *_script_problems(claim, evidence),
+    ]
+
+
+_GENERIC_WHY = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # "This insight highlights ...", "It underscores ...", "This shows ..." : about the insight, not the world
+        r"^(?:this|it|that)(?: \w+){0,2}? (?:highlights?|underscores?|emphasi[sz]es?|illustrates?|demonstrates?|"
+        r"shows?|reflects?|reveals?|stresses|points to|speaks to|sheds light on|serves as|reminds)\b",
+        r"^(?:this|it|that)(?: \w+){0,2}? (?:is|are|can be) (?:important|significant|crucial|key|valuable|useful|"
+        r"relevant|essential|worth noting|noteworthy|insightful|interesting)\b",
+        r"^(?:this|it|that)(?: \w+){0,2}? matters? (?:for|to|because|since)\b",
+        r"\bthe (?:importance|significance|value|need|relevance|power|potential) of\b",
+        r"\b(?:for|to) anyone (?:who|looking|interested|wanting|trying)\b",
+        r"\bvaluable (?:insights?|lessons?|perspective|takeaway)\b",
+        r"\bkey takeaway\b|\bserves as a reminder\b|\bfood for thought\b|\bin today's\b",
+    )
+]
+
+
+def is_generic_why(text: str) -> bool:
+    """True for "why it matters" filler that would fit any insight ("This highlights the importance of ...")."""
+    text = _normalise(text).strip()
+    return any(p.search(text) for p in _GENERIC_WHY)
+
+
+_REPORTING_VERBS = (
+    r"says|said|argues|argued|suggests|suggested|believes|believed|explains|explained|notes|noted|thinks|"
+    r"thought|claims|claimed|states|stated|feels|felt|observes|observed|points out|pointed out|stresses|"
+    r"warns|warned|predicts|predicted|expects|insists|contends|asserts|admits|emphasi[sz]es|highlights|"
+    r"mentions|mentioned|recalls|shares|describes|discusses|recommends|advises|proposes|reflects|adds|"
+    r"is (?:advocating|arguing|suggesting|saying|explaining|emphasi[sz]ing|highlighting|describing|discussing|"
+    r"recommending|talking|sharing|noting|pointing out)|advocates|talks"
+)
+# Subjects that are the speaker: "Speaker 2", "The guest", "He", or one to three capitalised words.
+# Common non-person subjects ("Research suggests") are excluded by name.
+_NOT_PEOPLE = r"(?!(?:Research|Evidence|Data|Experience|History|Science|This|That|It|Everything|Nothing)\b)"
+_SPEAKER_SUBJECT = (
+    r"(?:speaker \d+|the (?:guest|host|speaker|interviewee|interviewer|author|narrator|panel(?:ist)?)"
+    r"|he|she|they|"
+    + _NOT_PEOPLE
+    + r"[A-Z][\w.'’-]+(?: (?:[A-Z][\w.'’-]+|and [A-Z][\w.'’-]+)){0,3})"
+)
+_SPEAKER_FIRST = re.compile(
+    rf"^(?P<who>{_SPEAKER_SUBJECT})(?: also| further| strongly)? (?P<verb>{_REPORTING_VERBS})\b", re.IGNORECASE
+)
+# Case-sensitive variant for names, so that "Most founders say ..." is not mistaken for a person.
+_NAME_FIRST = re.compile(rf"^{_NOT_PEOPLE}[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){{0,3}} (?:also )?(?:{_REPORTING_VERBS})\b")
+_PLAIN_SUBJECTS = re.compile(
+    r"^(?:speaker \d+|the (?:guest|host|speaker|interviewee|interviewer|author|narrator|panel(?:ist)?)|he|she|they)\b",
+    re.IGNORECASE,
+)
+# Verbs that take a clause; the rest ("discusses", "advocates for") take a noun and cannot be stripped.
+_CLAUSE_VERBS = re.compile(
+    r"^(?:says|said|argues|argued|suggests|suggested|believes|believed|explains|explained|notes|noted|thinks|"
+    r"thought|claims|claimed|states|stated|feels|felt|observes|observed|points out|pointed out|stresses|warns|"
+    r"warned|predicts|predicted|expects|insists|contends|asserts|admits|emphasi[sz]es|highlights|mentions|"
+    r"mentioned|recalls|adds)$",
+    re.IGNORECASE,
+)
+_FINITE_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|should|may|might|must|"
+    r"won't|can't|isn't|aren't|doesn't|don't|didn't|\w+(?<!ss)s|\w+ed)\b",
+    re.IGNORECASE,
+)
+
+
+def speaker_as_subject(claim: str) -> bool:
+    """True when the claim is about a person saying something ("Speaker 2 suggests that ...")."""
+    text = _normalise(claim).strip()
+    m = _SPEAKER_FIRST.match(text)
+    if not m:
+        return False
+    return bool(_PLAIN_SUBJECTS.match(m.group("who")) or _NAME_FIRST.match(text))
+
+
+def strip_attribution(claim: str) -> str:
+    """'Lenny argues that X' -> 'X' when X is a full clause; the claim unchanged otherwise."""
+    text = _normalise(claim).strip()
+    m = _SPEAKER_FIRST.match(text)
+    if not m or not speaker_as_subject(text) or not _CLAUSE_VERBS.match(m.group("verb")):
+        return claim
+    rest = text[m.end() :].lstrip(" ,:")
+    has_that = rest.lower().startswith("that ")
+    rest = rest[5:] if has_that else rest
+    first_words = rest.split()[:1]
+    if len(rest.split()) < 3 or not _FINITE_VERB.search(" ".join(rest.split()[1:])):
+        return claim
+    if first_words and first_words[0].lower() in {"how", "why", "what", "whether", "about", "to", "for"}:
+        return claim
+    return rest[0].upper() + rest[1:]

@@ -1,0 +1,141 @@
+"""Faithfulness checks in plain code: a claim may say only what its passage says.
+
+Each case is (claim, passage, quote, known names, expected): expected is None for a faithful claim
+(no problem at all) or a word that must appear in one of the reasons.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from podsight.insights.faithful import (
+    faithfulness_problems,
+    is_generic_why,
+    speaker_as_subject,
+    strip_attribution,
+)
+
+FOUNDERS = (
+    "So the people who start companies, when you actually sit with them, they didn't just dream up the "
+    "idea out of nowhere. They spent years inside the problem first."
+)
+PIXELS = "The wild thing is that the cost of producing pixels keeps falling, every single year, so rendering is basically free now."
+LINES = "Since the assistant arrived, the number of lines of code each engineer commits went up about 30 percent."
+REVENUE = (
+    "We crossed two billion dollars of revenue last year with roughly 140 people, and about half of them "
+    "are engineers. Our user base went from 12 or 13 million to 1.1 million paying seats."
+)
+DESKTOPS = (
+    "Banks mostly don't hand developers a laptop. They run virtual desktop infrastructure so nothing leaves "
+    "the building, and Stripe's team told us the same about their GPU fleet."
+)
+REMOTE = "Remote teams in our survey shipped faster than co-located ones. They also reported fewer meetings."
+HANDOVER = "The trouble is that drivers are not good at grabbing the wheel quickly once they've stopped paying attention."
+PRICES = "Solar panel prices are dropping fast, and batteries are getting cheaper too."
+
+FAITHFUL = [
+    ("reordered paraphrase", "Founders rarely invent ideas from nothing; they spend years inside the problem first.", FOUNDERS, FOUNDERS, ()),
+    ("30 percent as 30%", "Each engineer commits about 30% more lines of code since the assistant arrived.", LINES, LINES, ()),
+    ("two billion dollars as $2 billion", "The company passed $2 billion in revenue with about 140 people.", REVENUE, REVENUE, ()),
+    ("half as 50%", "About 50% of the staff are engineers.", REVENUE, REVENUE, ()),
+    ("a range with one scale word", "Users grew from 12-13 million, of whom 1.1 million pay.", REVENUE, REVENUE, ()),
+    ("speaker named from known_names", "Priya Raman says banks keep code inside the building with virtual desktops.", DESKTOPS, DESKTOPS, ("Priya Raman",)),
+    ("possessive and plural names", "Stripe's GPUs are managed like the banks' desktops.", DESKTOPS, DESKTOPS, ()),
+    ("acronym of passage words", "Banks use VDI so that nothing leaves the building.", DESKTOPS, DESKTOPS, ()),
+    ("supported negation", "Most banks do not give developers laptops.", DESKTOPS, DESKTOPS, ()),
+    ("'not good' said as 'bad'", "Drivers who stopped paying attention are bad at taking the wheel quickly.", HANDOVER, HANDOVER, ()),
+    ("kept negation", "Drivers are not good at grabbing the wheel quickly after they stop paying attention.", HANDOVER, HANDOVER, ()),
+    ("same direction, other verb", "Solar panel prices are falling quickly and batteries keep getting cheaper.", PRICES, PRICES, ()),
+    ("same direction about cost", "Producing pixels gets cheaper every year as its cost keeps falling.", PIXELS, PIXELS, ()),
+    ("contrast names a rejected alternative", "Remote teams shipped faster, not slower, than co-located teams.", REMOTE, REMOTE, ()),
+    ("'not only' adds", "Remote teams not only shipped faster but also reported fewer meetings.", REMOTE, REMOTE, ()),
+    ("a dozen as 12", "The audit found a dozen issues.", "We found 12 issues in the audit.", "We found 12 issues in the audit.", ()),
+    ("twice as doubled", "Sign-ups rose to twice their old level.", "Sign-ups doubled after the launch.", "Sign-ups doubled after the launch.", ()),
+    ("one in the passage supports 1", "Scores run on a 1-5 scale.", "We score every answer from one to five.", "We score every answer from one to five.", ()),
+    ("the two points back", "The generator and the critic improve together, so the two get better.", "The generator and the critic get better together over time.", "The generator and the critic get better together over time.", ()),
+    ("hyphenated name written joined", "The team adapts models with kNN-MT.", "We adapt the models with KNNMT at decoding time.", "We adapt the models with KNNMT at decoding time.", ()),
+    ("camel-case name written as words", "BuildKit now supports several platforms.", "The build kit now supports several platforms.", "The build kit now supports several platforms.", ()),
+    ("generic acronym", "An LLM judge should give pass or fail answers.", "The judge should give a pass or fail answer.", "The judge should give a pass or fail answer.", ()),
+    ("negated condition in the quote", "Loyal customers would pay extra to stay.", "Loyalty means you would pay extra to stay, and if you wouldn't pay extra the brand is worth nothing.", "if you wouldn't pay extra the brand is worth nothing", ()),
+    ("year from the passage", "In 2019 the company cut its staff to 60 people.", "Back in 2019 we went from 420 people down to 60.", "we went from 420 people down to 60", ()),
+    ("script present in the passage", "The guest uses the word 拥抱 for embracing change.", "我们要拥抱变化, she said: embrace change.", "embrace change", ()),
+    ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
+]
+
+UNFAITHFUL = [
+    ("dropped negation", "Founders dream up their ideas out of nowhere.", FOUNDERS, FOUNDERS, (), "negat"),
+    ("inverted direction", "The cost of producing pixels is increasing every year.", PIXELS, PIXELS, (), "direction"),
+    ("phrasal inversion", "Solar panel prices went up fast.", PRICES, PRICES, (), "direction"),
+    ("cheaper turned pricier", "Batteries are getting more expensive.", PRICES, PRICES, (), "direction"),
+    ("a benefit the passage never names", "The primary benefit of the assistant is the increase in code lines.", LINES, LINES, (), "primary"),
+    ("a benefit without a positive word", "The benefit of the assistant is more committed lines of code.", LINES, LINES, (), "benefit"),
+    ("a mislabelled guest", "Priya Raman, a tech investor, says banks avoid laptops.", DESKTOPS, DESKTOPS, ("Priya Raman",), "investor"),
+    ("Chinese word in English text", "Teams should 拥抱 the change.", REMOTE, REMOTE, (), "cjk"),
+    ("Cyrillic word in English text", "Remote teams shipped faster and had fewer встречи.", REMOTE, REMOTE, (), "cyrillic"),
+    ("wrong percentage", "Each engineer commits about 40% more lines of code.", LINES, LINES, (), "40"),
+    ("wrong scale", "The company passed $2 million in revenue.", REVENUE, REVENUE, (), "2 million"),
+    ("wrong number word", "Three quarters of the staff are engineers.", REVENUE, REVENUE, (), "three"),
+    ("invented name", "Banks, like Google, run virtual desktops.", DESKTOPS, DESKTOPS, (), "Google"),
+    ("invented acronym", "Banks run virtual desktops with RLHF.", DESKTOPS, DESKTOPS, (), "RLHF"),
+    ("invented year", "Since 2021, each engineer commits 30% more lines.", LINES, LINES, (), "2021"),
+    ("inserted negation", "Remote teams did not ship faster than co-located ones.", REMOTE, REMOTE, (), "negation"),
+    # Known blind spot, kept visible: a negative word anywhere in the passage sentence ("fewer") counts as
+    # support, so a "not" added to a sentence that also says "fewer" goes through.
+    ("inserted never", "Alert drivers never grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", (), "negation"),
+    ("a former CEO nobody mentioned", "Priya Raman, a former CEO, says banks avoid laptops.", DESKTOPS, DESKTOPS, ("Priya Raman",), "ceo"),
+    ("a name not among the speakers", "Lenny Rachitsky says banks avoid laptops.", DESKTOPS, DESKTOPS, ("Priya Raman",), "Rachitsky"),
+]
+
+
+@pytest.mark.parametrize(("claim", "passage", "quote", "known"), [c[1:] for c in FAITHFUL], ids=[c[0] for c in FAITHFUL])
+def test_faithful_claims_pass(claim, passage, quote, known):
+    assert faithfulness_problems(claim, passage, quote, known_names=known) == []
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "quote", "known", "reason"), [c[1:] for c in UNFAITHFUL], ids=[c[0] for c in UNFAITHFUL]
+)
+def test_unfaithful_claims_are_flagged_with_a_readable_reason(claim, passage, quote, known, reason):
+    problems = faithfulness_problems(claim, passage, quote, known_names=known)
+    assert any(reason.lower() in p.lower() for p in problems), problems
+
+
+def test_the_reasons_say_what_is_wrong():
+    assert faithfulness_problems("Each engineer commits 40% more lines.", LINES, LINES) == ['number "40%" is not in the passage']
+
+
+@pytest.mark.parametrize(
+    ("text", "generic"),
+    [
+        ("This insight highlights the importance of measuring quality.", True),
+        ("This is important because it shows that teams can move faster.", True),
+        ("This matters for anyone building a product.", True),
+        ("It underscores the significance of good data.", True),
+        ("The point speaks to the value of patience.", True),
+        ("A valuable lesson for anyone looking to scale.", True),
+        ("Cheaper pixels let small studios compete with big ones.", False),
+        ("Regressions reach users unless evals catch them first.", False),
+        ("Banks cannot adopt a tool that lacks virtual-desktop support.", False),
+    ],
+)
+def test_generic_why_is_recognised(text, generic):
+    assert is_generic_why(text) is generic
+
+
+@pytest.mark.parametrize(
+    ("claim", "about_speaker", "stripped"),
+    [
+        ("Speaker 2 suggests that the main gain from AI is more code.", True, "The main gain from AI is more code."),
+        ("The guest believes most founders build from experience.", True, "Most founders build from experience."),
+        ("Priya Raman argues that banks will never hand out laptops.", True, "Banks will never hand out laptops."),
+        ("Lenny is advocating for better evals.", True, None),  # a noun phrase follows: nothing to keep
+        ("Chen explains how the data is labelled.", True, None),  # "how ..." is no statement
+        ("She notes the cost of pixels is falling.", True, "The cost of pixels is falling."),
+        ("Research suggests that sleep helps memory.", False, None),
+        ("Most founders say ideas come slowly.", False, None),
+        ("Benchmarks are a poor proxy for real work.", False, None),
+    ],
+)
+def test_speaker_as_subject_and_strip_attribution(claim, about_speaker, stripped):
+    assert speaker_as_subject(claim) is about_speaker
+    assert strip_attribution(claim) == (stripped or claim)

@@ -75,6 +75,9 @@ class Settings(BaseModel):
     llm_timeout_s: float = Field(300.0, gt=0)
 
     # Insight extraction
+    extraction: Literal["passages", "chunks"] = Field(
+        "passages", description="passages: code chooses the moments and the model writes one claim per passage; "
+        "chunks: the model reads the whole transcript in chunks and proposes ideas (earlier default).")
     chunk_words: int = Field(450, ge=100, description="Transcript words per extraction chunk.")
     chunk_overlap_words: int = Field(40, ge=0)
     insights_per_chunk: int = Field(2, ge=1, le=5)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector
 from podsight.errors import LLMError, LLMStatusError
-from podsight.insights import extract_insights
+from podsight.insights.registry import extract_episode
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
 from podsight.store.db import Store
@@ -90,12 +90,8 @@ def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder,
         episode = session.get(Episode, episode_id)
         segments = load_segments(session, episode_id)
         speakers = [p["name"] for p in episode.persons or []]
-    on_chunk = (lambda done, total: progress.note(f"chunk {done}/{total}")) if progress else None
-    report = extract_insights(
-        segments, llm, words=settings.chunk_words, overlap_words=settings.chunk_overlap_words,
-        per_chunk=settings.insights_per_chunk, min_quote_score=settings.min_quote_score,
-        speakers_hint=speakers, progress=on_chunk,
-    )
+    on_call = (lambda done, total: progress.note(f"call {done}/{total}")) if progress else None
+    report = extract_episode(settings, segments, llm, speakers=speakers, embed=embedder.embed, progress=on_call)
     with store.session() as session:
         _save_report(session, session.get(Episode, episode_id), report, embedder)
     return report

@@ -1,0 +1,181 @@
+"""Extraction one passage at a time: the code chooses the moments (`select`), the model writes one claim
+per chosen passage, and the code picks the quote and checks the claim against the passage.
+
+Why: the 1.5B model cannot judge what matters, but from one focused passage of ~100 words it writes a
+usable claim about half the time, and it reads only the chosen passages instead of the whole transcript
+(an 87-minute interview: 12 calls instead of 40 chunks). Every claim must survive the checks in code:
+the standalone rules of `extract.claim_problem` and `faithful.faithfulness_problems` (each number, name
+and negation in the claim stands in the passage; a negation in the quote does not vanish; no inverted
+direction; no foreign script). The quote is the run of the passage's sentences that carries the claim,
+chosen by word overlap, so it is verbatim by construction and never the show's introduction (introductions
+and ads are never passages).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from podsight.errors import LLMOutputError
+from podsight.insights.chunk import split_long_segments
+from podsight.insights.extract import PIECE_WORDS, claim_problem
+from podsight.insights.faithful import faithfulness_problems, speaker_as_subject, strip_attribution
+from podsight.insights.ground import QuoteFinder, normalise
+from podsight.insights.prompts import Kind
+from podsight.insights.select import Embed, Passage, choose_passages
+from podsight.insights.sponsor import skip_mask
+from podsight.llm.base import LLM, Usage
+from podsight.records import ExtractionReport, Insight, Segment
+
+log = logging.getLogger("podsight.insights")
+
+PASSAGE_PROMPT_VERSION = "passage-v1"
+MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
+
+_SYSTEM = """You write one insight from a passage of a podcast, for a reader who never heard the show.
+- claim: the passage's main idea in 1-3 sentences, with its specifics (numbers, names, reasons). \
+State the idea itself; never start with the speaker, "the speaker", he, she, they, we or this. \
+Keep every "not", "no" and "never" the passage uses. Say only what the passage says, in its language.
+- kind: claim, prediction, advice, data_point or story"""
+
+
+class PassageAnswer(BaseModel):
+    """The model's answer for one passage."""
+
+    claim: str = Field(min_length=20, max_length=320)
+    kind: Kind
+
+
+@dataclass
+class _Tally:
+    kept: list[Insight] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    spent: Usage = Usage()
+    cost: Usage = Usage()
+
+
+def passage_messages(passage: Passage) -> list[dict]:
+    """The chat messages for one passage: the fixed instruction (cached by llama.cpp), then the passage."""
+    who = f"{passage.speaker}: " if passage.speaker else ""
+    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": who + passage.text}]
+
+
+def extract_passages(
+    segments: list[Segment],
+    llm: LLM,
+    *,
+    speakers_hint: Sequence[str] = (),
+    embed: Embed | None = None,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExtractionReport:
+    """Verified insights from the episode's most salient passages, best first (`importance` is the
+    passage's rank by salience, 1.0 for the best). An unreachable model (LLMError) propagates."""
+    pieces = split_long_segments(segments, max_words=PIECE_WORDS)
+    skip = skip_mask(pieces)
+    chosen = choose_passages(pieces, skip, embed, limit)
+    finder = QuoteFinder(pieces, skip)
+    known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
+    tally = _Tally()
+    for rank, passage in enumerate(chosen):
+        answer = _ask(llm, passage, tally)
+        if answer is not None:
+            _accept(answer, passage, pieces, finder, known, _importance(rank, len(chosen)), llm.name, tally)
+        if progress:
+            progress(rank + 1, len(chosen))
+    return ExtractionReport(
+        insights=tuple(tally.kept), chunks=len(chosen), chunks_skipped=tuple(tally.skipped),
+        dropped=tuple(tally.dropped), tokens_in=tally.spent.prompt_tokens, tokens_out=tally.spent.completion_tokens,
+        prompt_tokens=tally.cost.prompt_tokens, reused_prompt_tokens=tally.cost.reused_prompt_tokens,
+        completion_tokens=tally.cost.completion_tokens,
+    )
+
+
+def _importance(rank: int, count: int) -> float:
+    """1.0 for the most salient passage down to 0.5 for the last chosen: ranking trusts this order."""
+    return 1.0 - 0.5 * rank / max(count - 1, 1)
+
+
+def _ask(llm: LLM, passage: Passage, tally: _Tally) -> PassageAnswer | None:
+    try:
+        answer, usage = llm.complete(passage_messages(passage), PassageAnswer, max_tokens=160)
+    except LLMOutputError as error:
+        tally.skipped.append(f"passage at {passage.start_s:.0f}s skipped: model output was not valid JSON: {error}")
+        return None
+    tally.spent += usage.spent
+    tally.cost += usage
+    return answer
+
+
+def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
+            known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
+    """Keep the claim when it stands alone and is faithful to its passage; else record why not."""
+    claim = _without_meta_opening(" ".join(answer.claim.split()))
+    if speaker_as_subject(claim):
+        claim = strip_attribution(claim)
+    first, last = quote_pieces(claim, pieces, passage)
+    quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
+    problems = _problems(claim, passage, quote, finder, known)
+    if problems:
+        tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
+        return
+    tally.kept.append(Insight(
+        claim=claim, why="", speaker=passage.speaker, quote=quote, kind=answer.kind, importance=importance,
+        start_s=pieces[first].start, end_s=pieces[last].end, model=model, prompt_version=PASSAGE_PROMPT_VERSION,
+    ))
+
+
+# The model often opens with the passage itself ("The passage suggests that ..."): the idea follows.
+_META_OPENING = re.compile(r"^(?:the |this )?(?:passage|excerpt|text|transcript|conversation|discussion) "
+                           r"(?:suggests|says|states|argues|explains|notes|shows|claims|highlights|emphasi[sz]es)"
+                           r"(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
+
+
+def _without_meta_opening(claim: str) -> str:
+    rest = _META_OPENING.sub("", claim, count=1)
+    return rest[0].upper() + rest[1:] if rest != claim and rest else claim
+
+
+def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, known: Sequence[str]) -> list[str]:
+    if speaker_as_subject(claim):
+        return ["claim is about the speaker, not the idea"]
+    standalone = claim_problem(claim, quote, finder)
+    if standalone:
+        return [standalone.split(":")[0]]
+    return faithfulness_problems(claim, passage.text, quote, known_names=known)
+
+
+def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tuple[int, int]:
+    """The run of up to MAX_QUOTE_PIECES consecutive sentences of the passage that shares the most content
+    words with the claim (ties: the shorter, then the earlier run)."""
+    wanted = _content_words(claim)
+    best, best_key = (passage.first, passage.first), None
+    for first in range(passage.first, passage.last + 1):
+        for last in range(first, min(first + MAX_QUOTE_PIECES, passage.last + 1)):
+            text = " ".join(pieces[i].text for i in range(first, last + 1))
+            if last > first and len(text.split()) > MAX_QUOTE_WORDS:
+                break
+            shared = len(wanted & _content_words(text))
+            key = (shared, -(last - first), -first)
+            if best_key is None or key > best_key:
+                best, best_key = (first, last), key
+    return best
+
+
+_STOP = frozenset("""a an the and or but if of to in on at for with by from as is are was were be been being it its
+this that these those there their they them he she his her we our you your i me my not no so than then too very
+can could will would should do does did have has had just about into out up over more most also what which who
+how why when where all any some such only one""".split())
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9']+", normalise(text)) if w not in _STOP and len(w) > 2}
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,35 @@
+"""Extraction methods by name (`settings.extraction`): one call shape for the pipeline and `podsight eval`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from podsight.insights.extract import extract_insights
+from podsight.insights.passages import extract_passages
+from podsight.insights.select import Embed
+from podsight.llm.base import LLM
+from podsight.records import ExtractionReport, Segment
+
+Extract = Callable[..., ExtractionReport]
+
+
+def _by_chunks(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
+               progress) -> ExtractionReport:
+    return extract_insights(segments, llm, words=settings.chunk_words, overlap_words=settings.chunk_overlap_words,
+                            per_chunk=settings.insights_per_chunk, min_quote_score=settings.min_quote_score,
+                            speakers_hint=speakers, progress=progress)
+
+
+def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
+                 progress) -> ExtractionReport:
+    return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, progress=progress)
+
+
+EXTRACTORS: dict[str, Extract] = {"passages": _by_passages, "chunks": _by_chunks}
+
+
+def extract_episode(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str] = (),
+                    embed: Embed | None = None, progress=None) -> ExtractionReport:
+    """One episode's extraction by the method `settings.extraction` names."""
+    return EXTRACTORS[settings.extraction](settings, segments, llm, speakers=speakers, embed=embed,
+                                           progress=progress)

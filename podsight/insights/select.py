@@ -1,0 +1,181 @@
+"""Choose the moments worth an insight, in code: the small model cannot judge (asked to score passages it
+gives every one a 5), so it only writes about the passages chosen here.
+
+A transcript becomes candidate passages: one speaker's consecutive sentences, 45-140 words, outside ads,
+housekeeping and introductions. Each passage gets a salience score from signals measured on real
+transcripts (`bench/select.py` prints the table on a labelled dataset):
+
+| signal | sign | why |
+| --- | --- | --- |
+| length | + | an idea takes a few sentences; short turns are reactions ("Totally.", "Thanks for having me.") |
+| guest speaking | + | the guest carries the ideas; the host asks and sets up |
+| "I / me / my" density | - | first-person narration is biography and anecdote more often than an idea |
+| questions | - | a question asks for the idea; the answer states it |
+| contrast and causal words | + | "because", "instead", "the problem is", "most people": an argument being made |
+| numbers | + | data points |
+| pleasantries, story openings | - | thanks, praise, "I remember when ..." |
+| centrality | + | closeness to the episode's own centroid (embeddings): on topic rather than small talk |
+
+Each signal is standardised within the episode and the weights below are set by reasoning, not fitted, so
+nothing is learned from the evaluation data; the eval reports how the choice does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from podsight.records import Segment
+
+MIN_WORDS, MAX_WORDS = 45, 140
+MIN_GAP_S = 90.0  # two chosen passages closer than this are one moment
+SAME_IDEA_COSINE = 0.8  # two chosen passages this close in meaning are one idea
+MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 minutes ...
+MIN_INSIGHTS, MAX_INSIGHTS = 2, 12  # ... within these bounds
+
+WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
+           "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0}
+
+_ARGUMENT = re.compile(
+    r"\b(?:because|but|instead|rather than|the reason|the key|the problem|the difference|in fact|most people|"
+    r"the mistake|the biggest|the way to|the goal|the point|what matters|turns out|it's not|isn't|doesn't|"
+    r"never|always|should|have to|need to|if you|the thing is|the truth)\b", re.IGNORECASE)
+_STORY = re.compile(r"\b(?:I was|I remember|we were|when I|I grew up|my (?:dad|mom|wife|husband|kids|family)|"
+                    r"years ago|back then)\b", re.IGNORECASE)
+_SMALL_TALK = re.compile(r"\b(?:thank|thanks|appreciate|great question|good question|welcome|awesome|amazing|"
+                         r"love that|so cool)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|%|\bpercent\b|\bmillion\b|\bbillion\b")
+_FIRST_PERSON = re.compile(r"\b(?:I|me|my|I'm|I've|I'd)\b")
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Consecutive pieces `first`..`last` (inclusive) of one speaker, and how salient they are."""
+
+    first: int
+    last: int
+    speaker: str | None
+    text: str
+    start_s: float
+    end_s: float
+    salience: float = 0.0
+
+
+def candidate_passages(pieces: Sequence[Segment], skip: Sequence[bool]) -> list[Passage]:
+    """One speaker's consecutive sentences, MIN_WORDS-MAX_WORDS words, never across a skipped piece."""
+    passages: list[Passage] = []
+    run: list[int] = []
+
+    def close() -> None:
+        if run and sum(_words(pieces[i]) for i in run) >= MIN_WORDS:
+            passages.append(_passage(pieces, run[0], run[-1]))
+        run.clear()
+
+    for i, piece in enumerate(pieces):
+        if skip[i]:
+            close()
+            continue
+        too_long = run and sum(_words(pieces[j]) for j in run) + _words(piece) > MAX_WORDS
+        if run and (piece.speaker != pieces[run[-1]].speaker or too_long):
+            close()
+        run.append(i)
+    close()
+    return passages
+
+
+def _words(segment: Segment) -> int:
+    return len(segment.text.split())
+
+
+def _passage(pieces: Sequence[Segment], first: int, last: int) -> Passage:
+    text = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
+    return Passage(first, last, pieces[first].speaker, text, pieces[first].start, pieces[last].end)
+
+
+def host_of(pieces: Sequence[Segment]) -> str | None:
+    """The speaker who asks the most questions: the host (the first voice may be a cold open's guest)."""
+    questions = Counter(p.speaker for p in pieces if p.speaker and "?" in p.text)
+    return questions.most_common(1)[0][0] if questions else None
+
+
+def signals(passage: Passage, host: str | None) -> dict[str, float]:
+    """The raw signals of one passage (per 100 words where a density is meant)."""
+    words = max(len(passage.text.split()), 1)
+    per_100 = 100.0 / words
+    guest = 0.5 if passage.speaker is None or host is None else float(passage.speaker != host)
+    return {
+        "length": min(words, MAX_WORDS) / MAX_WORDS,
+        "guest": guest,
+        "first_person": len(_FIRST_PERSON.findall(passage.text)) * per_100,
+        "questions": passage.text.count("?") * per_100,
+        "argument": len(_ARGUMENT.findall(passage.text)) * per_100,
+        "numbers": min(len(_NUMBER.findall(passage.text)), 4),
+        "small_talk": len(_SMALL_TALK.findall(passage.text)) * per_100,
+        "story": len(_STORY.findall(passage.text)) * per_100,
+    }
+
+
+def score_passages(passages: Sequence[Passage], host: str | None,
+                   vectors: np.ndarray | None = None) -> list[Passage]:
+    """`passages` with `salience` set: the weighted sum of each signal standardised within the episode."""
+    if not passages:
+        return []
+    table = [signals(p, host) for p in passages]
+    if vectors is not None:
+        centroid = vectors.mean(axis=0)
+        centroid /= np.linalg.norm(centroid) or 1.0
+        for row, vector in zip(table, vectors):
+            row["centrality"] = float(vector @ centroid)
+    total = np.zeros(len(passages))
+    for name, weight in WEIGHTS.items():
+        if name in table[0]:
+            total += weight * _standardised([row[name] for row in table])
+    return [_with_salience(p, float(s)) for p, s in zip(passages, total)]
+
+
+def _standardised(values: Sequence[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    spread = array.std()
+    return (array - array.mean()) / spread if spread > 1e-9 else np.zeros_like(array)
+
+
+def _with_salience(passage: Passage, salience: float) -> Passage:
+    return Passage(passage.first, passage.last, passage.speaker, passage.text, passage.start_s, passage.end_s,
+                   salience)
+
+
+def budget(duration_s: float) -> int:
+    """How many passages an episode may yield: about one per MINUTES_PER_INSIGHT minutes."""
+    return int(min(MAX_INSIGHTS, max(MIN_INSIGHTS, round(duration_s / 60 / MINUTES_PER_INSIGHT))))
+
+
+def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embed | None = None,
+                    limit: int | None = None) -> list[Passage]:
+    """The most salient passages, best first, at most `limit` (default: `budget` of the episode's length),
+    only those above the episode's average, and never two of the same moment or idea."""
+    passages = candidate_passages(pieces, skip)
+    if not passages:
+        return []
+    vectors = embed([p.text for p in passages]) if embed else None
+    scored = score_passages(passages, host_of(pieces), vectors)
+    limit = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
+    order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= limit or scored[i].salience <= 0:
+            break
+        if not any(_same_moment(scored[i], scored[j], vectors, i, j) for j in chosen):
+            chosen.append(i)
+    return [scored[i] for i in chosen]
+
+
+def _same_moment(a: Passage, b: Passage, vectors: np.ndarray | None, i: int, j: int) -> bool:
+    if abs(a.start_s - b.start_s) < MIN_GAP_S:
+        return True
+    return vectors is not None and float(vectors[i] @ vectors[j]) >= SAME_IDEA_COSINE

@@ -1,0 +1,190 @@
+"""Extraction by passages: the code chooses the moments (`podsight.insights.select`), a model writes one
+claim per passage, the code picks the quote and checks the claim (`podsight.insights.passages`).
+
+The model is ScriptedLLM, an in-process fake that answers from the passage it is shown (a fake, not a
+model: these tests need exact answers); the embedded model is exercised by `podsight eval` and the demo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from podsight.errors import LLMOutputError
+from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
+from podsight.insights.select import budget, candidate_passages, choose_passages, host_of, score_passages
+from podsight.llm.base import Usage
+from podsight.records import Segment
+
+HOST, GUEST = "Nadia Ferreira", "Tomasz Lindqvist"
+
+# An interview written for this test: a host who asks, a guest who argues, an ad read and small talk.
+TURNS = [
+    (HOST, "Welcome to the show, Tomasz. Thanks for joining me today."),
+    (GUEST, "Thanks for having me, Nadia. It's great to be here and I really appreciate the invitation."),
+    (HOST, "So why do you think most warehouse robots never pay for themselves?"),
+    (GUEST, "Because the robots are not the bottleneck. Most warehouses lose time in the hand-offs between "
+            "shifts, not on the picking floor, so a robot that picks twice as fast changes nothing if the pallet "
+            "still waits four hours for a signature. The firms that saw a return first fixed the hand-offs and "
+            "only then bought machines, and their payback came in 14 months instead of never."),
+    (HOST, "Let's take a quick break. This episode is brought to you by Crateful, use code CRATE for 20% off "
+           "your first month of storage at crateful.com slash pod."),
+    (HOST, "And we're back. What should a small operator do first?"),
+    (GUEST, "Measure the waiting, not the working. If you put a timestamp on every pallet at every hand-off "
+            "for two weeks, you will find that idle time is usually three times the handling time, and that "
+            "is the number to attack before anyone buys a single machine or hires a consultant to pick one."),
+    (HOST, "I remember when I was a kid my dad drove a forklift and I loved riding along with him on Saturdays. "
+           "I was maybe seven, and I would sit on his knee while he moved crates around the yard, and my mom "
+           "would pack us sandwiches, and I thought it was the best job in the whole world back then, honestly."),
+    (GUEST, "That's amazing, thank you so much for sharing that, I love that story, it's so cool, really. Thank "
+            "you, what a great question and what a great memory, I appreciate you telling it, and thanks again "
+            "to everyone listening, this has been awesome, so cool, I love that so much, thank you."),
+]
+
+
+def transcript() -> list[Segment]:
+    segments, clock = [], 0.0
+    for speaker, text in TURNS:
+        length = 0.4 * len(text.split())
+        segments.append(Segment(clock, clock + length, text, speaker))
+        clock += length + 100.0  # spread out, so that no two turns are the same moment
+    return segments
+
+
+class ScriptedLLM:
+    """A fake standing in for a model: `respond(passage_text)` gives the answer dict or an exception."""
+
+    name = "scripted-model"
+
+    def __init__(self, respond: Callable[[str], dict | Exception]):
+        self.respond = respond
+        self.calls: list[list[dict]] = []
+
+    def complete(self, messages: list[dict], schema: type[BaseModel], *, max_tokens: int = 512):
+        self.calls.append(messages)
+        answer = self.respond(messages[-1]["content"])
+        if isinstance(answer, Exception):
+            raise answer
+        try:
+            return schema.model_validate(answer), Usage(prompt_tokens=100, completion_tokens=40)
+        except ValidationError as error:
+            raise LLMOutputError(str(error)) from error
+
+
+def claim_for(passage: str) -> dict:
+    """A faithful claim for each of the guest's two argued passages."""
+    if "bottleneck" in passage:
+        return {"claim": "Warehouse robots rarely pay off because time is lost in hand-offs between shifts, not "
+                         "on the picking floor; firms that fixed hand-offs first saw payback in 14 months.",
+                "kind": "claim"}
+    if "waiting" in passage:
+        return {"claim": "Before buying machines, a small operator should log how long pallets sit idle between "
+                         "hand-offs, which typically exceeds handling time threefold.", "kind": "advice"}
+    return {"claim": "Riding along on a forklift is a fond childhood memory for many people.", "kind": "story"}
+
+
+# --- choosing the moments ---------------------------------------------------------------------------
+
+def test_candidates_are_one_speakers_turns_outside_ads_and_intros():
+    segments = transcript()
+    skip = [False] * len(segments)
+    skip[4] = True  # the ad read, as skip_mask marks it
+    passages = candidate_passages(segments, skip)
+    texts = [p.text for p in passages]
+    assert not any("Crateful" in t for t in texts)
+    assert not any("Welcome to the show" in t for t in texts)  # too short to hold an idea
+    assert all(segments[p.first].speaker == segments[p.last].speaker for p in passages)
+
+
+def test_the_host_is_the_one_who_asks():
+    assert host_of(transcript()) == HOST
+
+
+def test_the_guests_arguments_outrank_the_hosts_anecdote_and_the_pleasantry():
+    segments = transcript()
+    passages = candidate_passages(segments, [False] * len(segments))
+    scored = sorted(score_passages(passages, HOST), key=lambda p: -p.salience)
+    assert {p.speaker for p in scored[:2]} == {GUEST}
+    assert "bottleneck" in scored[0].text or "waiting" in scored[0].text
+    assert "thank you so much" in scored[-1].text or "forklift" in scored[-1].text
+
+
+def test_the_budget_follows_the_length_within_bounds():
+    assert budget(3 * 60) == 2 and budget(30 * 60) == 6 and budget(4 * 3600) == 12
+
+
+def test_two_passages_of_one_moment_are_not_both_chosen():
+    segments = [Segment(0, 30, "word " * 60, GUEST), Segment(30, 60, "other " * 60, HOST),
+                Segment(60, 90, "again " * 60, GUEST)]
+    chosen = choose_passages(segments, [False] * 3, limit=3)
+    starts = sorted(p.start_s for p in chosen)
+    assert all(b - a >= 90 for a, b in zip(starts, starts[1:]))
+
+
+# --- writing and checking ---------------------------------------------------------------------------
+
+def test_each_chosen_passage_gets_one_call_and_a_verified_quote():
+    segments = transcript()
+    llm = ScriptedLLM(claim_for)
+    report = extract_passages(segments, llm, speakers_hint=(HOST, GUEST), limit=2)
+    assert len(llm.calls) == 2 and report.chunks == 2
+    assert len(report.insights) == 2
+    spoken = " ".join(s.text for s in segments)
+    for insight in report.insights:
+        assert insight.quote in spoken and insight.speaker == GUEST
+        assert insight.prompt_version == PASSAGE_PROMPT_VERSION
+    best = report.insights[0]
+    assert best.importance == 1.0 and report.insights[1].importance < 1.0
+    # the quote is the sentence that carries the claim, not the whole turn
+    assert "hand-offs" in best.quote and len(best.quote.split()) <= 60
+
+
+def test_the_ad_read_is_never_quoted_even_when_the_model_writes_about_it():
+    llm = ScriptedLLM(lambda passage: {"claim": "Storage at Crateful is 20% off for the first month with a code.",
+                                       "kind": "data_point"})
+    report = extract_passages(transcript(), llm, limit=4)
+    assert not any("Crateful" in i.quote for i in report.insights)
+
+
+@pytest.mark.parametrize("claim, reason", [
+    ("Robots are the bottleneck in most warehouses, so a faster picking robot pays for itself quickly.",
+     "without a negation"),  # the passage says the robots are NOT the bottleneck
+    ("Tomasz Lindqvist suggests that hand-offs between shifts cost 40 firms their robot budgets in 2019.",
+     "40"),  # numbers the passage never says
+])
+def test_claims_unfaithful_to_their_passage_are_dropped_with_a_reason(claim, reason):
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
+    assert not any("bottleneck" in i.quote for i in report.insights)
+    assert any(reason in why for why in report.dropped), report.dropped
+
+
+def test_the_speaker_and_the_passage_are_never_the_subject():
+    def attributed(passage: str) -> dict:
+        answer = claim_for(passage)
+        prefix = "Speaker 2 suggests that " if "bottleneck" in passage else "The passage suggests that "
+        return {**answer, "claim": prefix + answer["claim"][0].lower() + answer["claim"][1:]}
+
+    report = extract_passages(transcript(), ScriptedLLM(attributed), speakers_hint=(HOST, GUEST), limit=2)
+    assert len(report.insights) == 2
+    for insight in report.insights:
+        assert not insight.claim.lower().startswith(("speaker", "the passage")), insight.claim
+        assert insight.claim[0].isupper()
+
+
+def test_a_malformed_answer_skips_that_passage_only():
+    def broken_once(passage: str) -> dict | Exception:
+        return LLMOutputError("not JSON") if "bottleneck" in passage else claim_for(passage)
+
+    report = extract_passages(transcript(), ScriptedLLM(broken_once), limit=2)
+    assert len(report.chunks_skipped) == 1 and "not valid JSON" in report.chunks_skipped[0]
+    assert len(report.insights) == 1
+
+
+def test_an_empty_transcript_asks_nothing():
+    llm = ScriptedLLM(claim_for)
+    report = extract_passages([], llm)
+    assert report.insights == () and llm.calls == []

@@ -1,8 +1,9 @@
-"""`podsight digest ...`: show a stored digest."""
+"""`podsight digest ...`: show a stored digest, resend one whose delivery is of unknown fate."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 
 import typer
 from rich.markup import escape
@@ -10,14 +11,16 @@ from rich.panel import Panel
 
 from podsight.digest.render import format_timestamp
 from podsight.errors import PodsightError
-from podsight.pipeline.deliver import subscriber_dir
+from podsight.pipeline import run_lock
+from podsight.pipeline.deliver import resend as resend_delivery
+from podsight.pipeline.deliver import subscriber_dir, unknown_deliveries
 from podsight.pipeline.digest_view import digest_record
 from podsight.records import Digest
 from podsight.store.queries import find_digest, get_subscriber
 
 from .common import console, print_json, state
 
-app = typer.Typer(help="Show digests.", no_args_is_help=True)
+app = typer.Typer(help="Show digests; resend those of unknown fate.", no_args_is_help=True)
 
 
 @app.command("show")
@@ -42,6 +45,40 @@ def show(
     html = subscriber_dir(st.settings, digest.subscriber_email) / f"{digest.day}.html"
     if html.exists():
         console.print(f"HTML: [link=file://{html}]{html}[/]")
+
+
+@app.command("resend")
+def resend(
+    ctx: typer.Context,
+    subscriber: str = typer.Option(None, "--subscriber", "-s", help="Only this subscriber's (email)."),
+    date: str = typer.Option(None, "--date", help="Only this day's (YYYY-MM-DD)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask: resend, accepting that some may arrive twice."),
+) -> None:
+    """Send again the digests whose delivery is `unknown`: the run stopped while sending them, so they may
+    have arrived already, and a resent one may reach the subscriber twice. Asks first unless --yes."""
+    st = state(ctx)
+    with run_lock(st.settings):  # a run sending beside us could send the same row
+        todo = unknown_deliveries(st.store, subscriber=subscriber, day=date)
+        if not todo:
+            console.print("No delivery of unknown fate: nothing to resend.")
+            return
+        for item in todo:
+            console.print(f"  {item.day}  {escape(item.email)} by {item.channel} (delivery {item.id})")
+        console.print(f"[yellow]The run stopped while {'this digest was' if len(todo) == 1 else 'these digests were'} "
+                      "being sent: it may have arrived, so resending means the subscriber may get the digest twice.[/]")
+        if not yes and not typer.confirm(f"Resend {len(todo)} digest{'s' if len(todo) != 1 else ''}?", default=False):
+            console.print("Nothing resent.")
+            raise typer.Exit(1)
+        now, failed = datetime.now(timezone.utc), 0
+        for item in todo:
+            if resend_delivery(st.store, st.settings, item.id, now):
+                console.print(f"[green]resent[/] {item.day} to {escape(item.email)} by {item.channel}")
+            else:
+                failed += 1
+                console.print(f"[red]not sent[/] {item.day} to {escape(item.email)}: it will be retried by the next run "
+                              "(`podsight status` shows the error)")
+    if failed:
+        raise typer.Exit(1)
 
 
 def print_digest(digest: Digest, why: bool = False) -> None:

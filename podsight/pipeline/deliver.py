@@ -2,13 +2,14 @@
 
 An email or webhook row goes pending -> sending (committed before the SMTP call or POST) -> sent. A run
 that finds a row still `sending` crashed mid-send: the message may have left, so it is marked `unknown`
-and shown by `podsight status` instead of being sent a second time; `podsight digest resend` sends it on
-purpose. A webhook that answers 4xx (other than 429) is `failed` at once: its URL is wrong or revoked.
+and shown by `podsight status` instead of being sent a second time; `podsight digest resend` (`resend` here)
+sends it on purpose, after the user has agreed that the subscriber may get it twice. A webhook that answers 4xx (other than 429) is `failed` at once: its URL is wrong or revoked.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from podsight.config import Settings
 from podsight.digest.email import build_message, send_message
 from podsight.digest.render import render_atom, render_html, render_text
 from podsight.digest.webhook import WebhookRejected, WebhookUnavailable, post_digest, redact_url
-from podsight.errors import DeliveryError
+from podsight.errors import DeliveryError, PodsightError
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestRow, Subscriber
 
@@ -51,6 +52,43 @@ def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> d
         if progress:
             progress.advance()
     return counts
+
+
+@dataclass(frozen=True)
+class UnknownDelivery:
+    """A delivery whose run stopped mid-send: it may or may not have arrived."""
+
+    id: int
+    channel: str
+    email: str
+    day: str
+    last_error: str | None
+
+
+def unknown_deliveries(store: Store, *, subscriber: str | None = None, day: str | None = None) -> list[UnknownDelivery]:
+    """The deliveries of unknown fate, oldest first; only a subscriber's (by email) or a day's when given."""
+    query = (select(Delivery.id, Delivery.channel, Subscriber.email, DigestRow.day, Delivery.last_error)
+             .join(DigestRow, Delivery.digest_id == DigestRow.id).join(Subscriber, DigestRow.subscriber_id == Subscriber.id)
+             .where(Delivery.status == "unknown").order_by(DigestRow.day, Delivery.id))
+    if subscriber:
+        query = query.where(Subscriber.email == subscriber.strip().lower())
+    if day:
+        query = query.where(DigestRow.day == day)
+    with store.session() as session:
+        return [UnknownDelivery(*row) for row in session.execute(query)]
+
+
+def resend(store: Store, settings: Settings, delivery_id: int, now: datetime) -> bool:
+    """Send an `unknown` delivery again, on purpose: the subscriber may get the digest twice, so the caller
+    asks first (`podsight digest resend`) and holds the run lock. The row is claimed with one conditional
+    UPDATE (unknown -> sending), so two resends never both send it, and a crash during this send leaves it
+    `unknown` again. Returns whether it was sent; a failure leaves it pending with the usual backoff."""
+    with store.session() as session:
+        claimed = session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "unknown")
+                                  .values(status="sending", next_attempt_at=None)).rowcount
+    if not claimed:
+        raise PodsightError(f"delivery {delivery_id} is not of unknown fate (any more): nothing resent")
+    return _deliver_one(store, settings, delivery_id, now)
 
 
 def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: datetime) -> bool:

@@ -1,7 +1,8 @@
 """Turn a Digest into an HTML email, a plain-text email and an Atom feed (Jinja2 templates).
 
 Autoescaping is on for HTML and XML: claims and quotes come from podcasts and a model, so they are
-untrusted text. Characters that XML 1.0 forbids (stray control bytes from messy transcripts) are removed
+untrusted text. Links from feeds pass `safe_url` (http and https only), so a `javascript:` episode link
+never becomes an href, whatever the mail client or feed reader strips. Characters that XML 1.0 forbids (stray control bytes from messy transcripts) are removed
 before rendering, so the Atom feed always parses.
 """
 
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from podsight.digest.urls import safe_url
 from podsight.records import Digest
 from podsight.timecode import clock as format_timestamp
 
@@ -82,7 +84,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(timestamp=format_timestamp, day=format_day, clean=clean_text, wrap=wrap,
+    env.filters.update(timestamp=format_timestamp, day=format_day, clean=clean_text, wrap=wrap, safe_url=safe_url,
                        kind_label=lambda kind: KIND_LABELS.get(kind, str(kind or "insight").replace("_", " ").title()))
     return env
 

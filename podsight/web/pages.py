@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from podsight.digest.render import KIND_LABELS, format_day, timestamp_url
+from podsight.digest.urls import safe_url  # noqa: F401 (shared with the email and the Atom feed; importable from here)
 from podsight.errors import PodsightError
 from podsight.store.models import DigestRow, Episode, Subscriber
 from podsight.store.pages import NotFound, digest_days, episode_page, episode_transcript, insight_page, kinds_per_week
@@ -37,12 +38,6 @@ HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[csrf_context])
 ARCHIVE_WEEKS = 12
 MAX_PICKER_SUBSCRIBERS = 200
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` if it is http(s), else None: feed URLs go into href and src, and `javascript:` must not."""
-    url = (url or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else None
 
 
 def highlight(snippet: str) -> Markup:

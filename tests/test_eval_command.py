@@ -78,7 +78,8 @@ def scripted_drafts(request: dict) -> str:
 def test_eval_on_a_tiny_devset_folder_scores_the_scripted_answers(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dataset = write_tiny_set(tmp_path / "tiny")
-    (tmp_path / "five.toml").write_text("insights_per_chunk = 5\nchunk_words = 450\n", encoding="utf-8")
+    (tmp_path / "five.toml").write_text('extraction = "chunks"\ninsights_per_chunk = 5\nchunk_words = 450\n',
+                                        encoding="utf-8")
     with FakeLLMServer([scripted_drafts] * 10) as fake:
         monkeypatch.setenv("PODSIGHT_LLM_BASE_URL", fake.base_url)
         result = CliRunner().invoke(app, [
@@ -127,6 +128,7 @@ def test_eval_runs_two_configurations_and_a_second_run_costs_no_tokens(tmp_path,
     monkeypatch.chdir(tmp_path)
     with FakeLLMServer([answer] * 400) as fake:
         monkeypatch.setenv("PODSIGHT_LLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("PODSIGHT_EXTRACTION", "chunks")  # the scripted answers are chunk answers
         args = ["--home", str(tmp_path / "home"), "eval", "--json", str(tmp_path / "eval.json")]
         first = CliRunner().invoke(app, args)
         calls_first = len(fake.requests)
@@ -146,3 +148,24 @@ def test_eval_runs_two_configurations_and_a_second_run_costs_no_tokens(tmp_path,
     assert 0.3 < tuned["threshold"] < 0.9 and tuned["f1"] > 0.5
     assert calls_first > 0 and calls_second == 0  # everything came from the cache
     assert b["tokens_in"] == 0 and "prompt tokens per transcript token" in first.output
+
+
+def passage_claim(request: dict) -> str:
+    """A passage answer naming the passage's longest word, so the claim passes the checks in code."""
+    passage = request["messages"][-1]["content"]
+    word = max(re.findall(r"[a-z]{4,}", passage.lower()), key=len)
+    return json.dumps({"claim": f"Careful work on {word} is what separates good results from poor ones here.",
+                       "kind": "claim"})
+
+
+def test_eval_takes_the_passage_extractor_by_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with FakeLLMServer([passage_claim] * 200) as fake:
+        monkeypatch.setenv("PODSIGHT_LLM_BASE_URL", fake.base_url)
+        result = CliRunner().invoke(app, ["--home", str(tmp_path / "home"), "eval", "--no-judge", "--limit", "2",
+                                          "--json", str(tmp_path / "eval.json")])
+    assert result.exit_code == 0, result.output
+    a = json.loads((tmp_path / "eval.json").read_text())["configs"][0]
+    assert a["extraction"] == "passages" and a["prompt"].startswith("passage-")
+    prompts = [r["json"]["messages"][-1]["content"] for r in fake.requests]
+    assert prompts and all(len(p.split()) <= 160 for p in prompts)  # one passage per call, not a chunk

@@ -29,8 +29,9 @@ from podsight.eval.hits import (PRECISION_AT, QUOTE_SCORE, RECALL_AT, RUN_WORDS,
 from podsight.eval.judge import JUDGE_VERSION, excerpt_for, judge
 from podsight.eval.metrics import (DEFAULT_RECALL_THRESHOLD, Rate, ThresholdChoice, duplicate_rate, grounding_rate,
                                    reference_recall, tune_duplicate_threshold)
-from podsight.insights import extract_insights
+from podsight.insights.passages import PASSAGE_PROMPT_VERSION
 from podsight.insights.prompts import PROMPT_VERSION
+from podsight.insights.registry import extract_episode as extract_with
 from podsight.llm import open_llm
 from podsight.llm.base import LLM
 from podsight.rank import Candidate, rank_day
@@ -39,12 +40,12 @@ from podsight.records import ExtractionReport
 WORDS_TO_TOKENS = 1.33  # English words -> BPE tokens, when the endpoint cannot count (stated in the output)
 
 
-def extract_episode(transcript: EvalTranscript, llm: LLM, settings: Settings) -> ExtractionReport:
-    """The extraction under test, on one episode: the only call into `podsight.insights`, so a new
-    extractor is swapped in here."""
-    return extract_insights(list(transcript.segments), llm, words=settings.chunk_words,
-                            overlap_words=settings.chunk_overlap_words, per_chunk=settings.insights_per_chunk,
-                            min_quote_score=settings.min_quote_score, speakers_hint=transcript.speakers)
+def extract_episode(transcript: EvalTranscript, llm: LLM, settings: Settings,
+                    embedder: Embedder | None = None) -> ExtractionReport:
+    """The extraction under test, on one episode: the method `settings.extraction` names, exactly as the
+    daily run calls it."""
+    return extract_with(settings, list(transcript.segments), llm, speakers=transcript.speakers,
+                        embed=embedder.embed if embedder else None)
 
 
 def rate_json(rate: Rate | None) -> dict | None:
@@ -169,8 +170,11 @@ class ConfigResult:
 
 def knobs(settings: Settings) -> dict:
     """The settings that shape extraction, shown in the table."""
-    return {"chunk_words": settings.chunk_words, "insights_per_chunk": settings.insights_per_chunk,
-            "min_quote_score": settings.min_quote_score, "prompt": PROMPT_VERSION}
+    if settings.extraction == "passages":
+        return {"extraction": "passages", "prompt": PASSAGE_PROMPT_VERSION}
+    return {"extraction": "chunks", "chunk_words": settings.chunk_words,
+            "insights_per_chunk": settings.insights_per_chunk, "min_quote_score": settings.min_quote_score,
+            "prompt": PROMPT_VERSION}
 
 
 def evaluate(name: str, settings: Settings, eval_set: EvalSet, embedder: Embedder, *, judge_settings: Settings | None,
@@ -186,7 +190,7 @@ def evaluate(name: str, settings: Settings, eval_set: EvalSet, embedder: Embedde
             if progress:
                 progress(f"{name}: {transcript.slug}")
             began = time.perf_counter()
-            report = extract_episode(transcript, llm, settings)
+            report = extract_episode(transcript, llm, settings, embedder)
             episode = score_episode(transcript, report, check)
             episode.extract_seconds = time.perf_counter() - began
             result.episodes.append(episode)

@@ -42,6 +42,11 @@ class Settings(BaseModel):
     max_concurrency: int = Field(64, ge=1, description="Concurrent requests in all.")
     max_redirects: int = Field(5, ge=0)
     fetch_deadline_s: float = Field(120.0, gt=0, description="Longest one feed or transcript fetch may take, redirects included.")
+    # Checked where each socket connects, every redirect hop included (podsight.http.GuardedTransport).
+    # llm_base_url and asr_base_url are not checked: the admin sets them, and they are often on localhost.
+    allow_private_addresses: bool = Field(
+        False, description="Let feeds, transcripts, audio and webhooks reach loopback, private and link-local "
+        "addresses (127.0.0.1, 10.x, 169.254.x...). Off: such fetches are refused.")
     backoff_max_hours: float = Field(48.0, gt=0, description="Cap on the wait after repeated feed errors.")
     poll_interval_minutes: float = Field(60.0, gt=0, description="Wait between two checks of a healthy feed.")
     backfill_episodes: int = Field(3, ge=0, description="On a feed's first scan, process only its newest N.")

@@ -6,12 +6,24 @@ decoded bytes as they come out of the decompressor, and the whole fetch, redirec
 deadline: a server can neither inflate a small body into gigabytes nor hold a fetch open by trickling
 bytes. Every failure is a `FetchError` whose message a user can read; `status` carries the HTTP status
 when there was one.
+
+Feeds, transcript links, audio enclosures and webhook URLs come from outside (a feed's author, a
+subscriber), so unless the admin sets `allow_private_addresses`, no request may reach a loopback, private,
+link-local or otherwise non-public address: a feed must not be able to make podsight read
+http://127.0.0.1:8000/admin or a cloud metadata service at 169.254.169.254 and show the answer. The check
+is made where the socket connects (`GuardedTransport`): the host name is resolved there, every address it
+resolves to is checked, and the socket is opened to the checked address. So every hop of a redirect is
+checked, and a name whose DNS answer changes between a check and the connection (DNS rebinding) cannot slip
+through. The LLM (`llm_base_url`) and speech-to-text (`asr_base_url`) endpoints are not guarded: the admin
+configures them, and they are usually local (Ollama on localhost).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import socket
 import ssl
 import time
 import zlib
@@ -21,6 +33,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from podsight.errors import FetchError
@@ -64,8 +77,11 @@ class FetchResult:
 
 
 def make_client(user_agent: str, timeout_s: float, max_concurrency: int, *,
-                ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncClient:
-    """An AsyncClient sized for `max_concurrency` parallel fetches. Redirects are left to `fetch`."""
+                ssl_context: ssl.SSLContext | None = None, allow_private: bool = False) -> httpx.AsyncClient:
+    """An AsyncClient sized for `max_concurrency` parallel fetches. Redirects are left to `fetch`.
+
+    Unless `allow_private` (the `allow_private_addresses` setting), it refuses to connect to any
+    non-public address (`GuardedTransport`)."""
     limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent},
@@ -73,7 +89,123 @@ def make_client(user_agent: str, timeout_s: float, max_concurrency: int, *,
         limits=limits,
         follow_redirects=False,
         verify=ssl_context or True,
+        transport=None if allow_private else GuardedTransport(verify=ssl_context or True, limits=limits),
     )
+
+
+# ---- Refusing private addresses (SSRF) -------------------------------------------------------------
+
+ALLOW_PRIVATE_HINT = ("podsight only connects to public addresses unless the admin allows private ones: "
+                      "set allow_private_addresses = true (PODSIGHT_ALLOW_PRIVATE_ADDRESSES=true) to allow it")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 addresses reached through a NAT64 gateway
+_HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's own default
+
+
+class PrivateAddressError(FetchError):
+    """A request would have connected to a non-public address while `allow_private_addresses` is off.
+    Never worth a retry: the same name resolves the same way."""
+
+
+def address_problem(address: str) -> str | None:
+    """Why podsight refuses to connect to the IP `address` ("127.0.0.1 is a loopback address"), or None
+    when it is a public address. IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, NAT64) are judged
+    by that IPv4 address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) says nothing here
+    inner = _embedded_ipv4(ip)
+    if inner is not None:
+        kind = _kind(inner)
+        return f"{ip} stands for {inner}, {_a(kind)} address" if kind else None
+    kind = _kind(ip)
+    return f"{ip} is {_a(kind)} address" if kind else None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.version != 6:
+        return None
+    if ip.ipv4_mapped is not None or ip.sixtofour is not None:
+        return ip.ipv4_mapped or ip.sixtofour
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+
+
+def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """The first reason `ip` is not public, or None."""
+    for kind, applies in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
+                          ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
+                          ("private", ip.is_private), ("reserved", ip.is_reserved),
+                          ("non-public", not ip.is_global)):  # e.g. 100.64.0.0/10, carrier-grade NAT
+        if applies:
+            return kind
+    return None
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with a check where the socket connects: the host is resolved here,
+    every address it resolves to must be public (`address_problem`), and the socket is opened to one of
+    those checked addresses, never to the name (which could resolve differently a second time). TLS still
+    uses the name for SNI and certificate checks, and the Host header is untouched: httpcore takes both
+    from the URL, not from the socket."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options=None) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):  # resolving and connecting, together
+                addresses = await _resolve(host, port)
+                for address in addresses:
+                    problem = address_problem(address)
+                    if problem:
+                        named = host if host == address else f"{host} ({address})"
+                        raise PrivateAddressError(f"refused to connect to {named}: {problem}; {ALLOW_PRIVATE_HINT}")
+                failure: Exception | None = None
+                for address in addresses:
+                    try:
+                        return await self._inner.connect_tcp(address, port, timeout=None, local_address=local_address,
+                                                             socket_options=socket_options)
+                    except httpcore.ConnectError as exc:  # try the name's next address
+                        failure = exc
+                raise failure or httpcore.ConnectError(f"{host} has no address")
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}") from None
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options=None) -> httpcore.AsyncNetworkStream:  # pragma: no cover
+        raise httpcore.ConnectError("podsight does not fetch over Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore's retries, which are off
+        await self._inner.sleep(seconds)
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an IP literal resolves to itself), without duplicates."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror: no such name, DNS down
+        raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a `_GuardedBackend`: no connection to a non-public address, on any request or
+    redirect hop made through it. Proxies from the environment (HTTP_PROXY...) are not used: through a proxy
+    podsight could not see which address it reaches."""
+
+    def __init__(self, *, verify: ssl.SSLContext | bool = True, limits: httpx.Limits = _HTTPX_LIMITS):
+        ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        super().__init__(verify=ssl_context, limits=limits)
+        # httpx offers no way to pass a network backend; its pool is swapped for one built the same way
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(),
+        )
 
 
 class HostClients:
@@ -84,8 +216,9 @@ class HostClients:
     connections to a host that serves many feeds are still reused.
     """
 
-    def __init__(self, user_agent: str, timeout_s: float, per_host: int):
+    def __init__(self, user_agent: str, timeout_s: float, per_host: int, *, allow_private: bool = False):
         self._settings = (user_agent, timeout_s, per_host)
+        self._allow_private = allow_private
         self._ssl_context: ssl.SSLContext | None = None  # built once: loading the CA bundle takes ~40 ms
         self._clients: dict[str, httpx.AsyncClient] = {}
 
@@ -93,7 +226,8 @@ class HostClients:
         host = _host(url)
         if host not in self._clients:
             self._ssl_context = self._ssl_context or httpx.create_ssl_context()
-            self._clients[host] = make_client(*self._settings, ssl_context=self._ssl_context)
+            self._clients[host] = make_client(*self._settings, ssl_context=self._ssl_context,
+                                              allow_private=self._allow_private)
         return self._clients[host]
 
     async def __aenter__(self) -> HostClients:
@@ -166,6 +300,9 @@ async def _follow(client: httpx.AsyncClient, url: str, headers: dict[str, str], 
     while True:
         try:
             answer = await _one_request(client, chain[-1], headers, max_bytes)
+        except PrivateAddressError as exc:
+            hop = f" (redirected from {chain[-2]})" if len(chain) > 1 else ""
+            raise PrivateAddressError(f"{chain[-1]}{hop}: {exc}") from None
         except httpx.HTTPError as exc:
             raise _network_error(exc, chain[-1], client.timeout) from None
         except (httpx.InvalidURL, ValueError, OverflowError) as exc:  # what httpx lets through for a bad URL

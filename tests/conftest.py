@@ -18,7 +18,9 @@ from podsight.store.db import Store  # noqa: E402
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret")
+    # tests serve feeds, audio and webhooks on 127.0.0.1: they opt in to private addresses explicitly
+    return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret",
+                    allow_private_addresses=True)
 
 
 @pytest.fixture

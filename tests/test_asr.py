@@ -29,7 +29,8 @@ MPEG = {"Content-Type": "audio/mpeg"}
 
 
 def fetch(url: str, dest: Path, **kwargs) -> Path:
-    options = {"max_bytes": 10_000_000, "timeout_s": 2.0, "user_agent": "podsight-test", "backoff_s": 0.01}
+    options = {"max_bytes": 10_000_000, "timeout_s": 2.0, "user_agent": "podsight-test", "backoff_s": 0.01,
+               "allow_private": True}
     return download_audio(url, dest, **(options | kwargs))
 
 
@@ -237,7 +238,8 @@ def test_an_english_only_model_refuses_another_language(tiny):
 @pytest.mark.slow
 def test_transcribe_episode_downloads_transcribes_and_cleans_up(tiny, tmp_path):
     routes = {"/ep.mp3": Static(body=CLIP, headers=MPEG), "/cut.mp3": Static(body=CLIP[:20_000], headers=MPEG)}
-    options = {"work_dir": tmp_path, "max_bytes": 10_000_000, "timeout_s": 2.0, "user_agent": "podsight-test"}
+    options = {"work_dir": tmp_path, "max_bytes": 10_000_000, "timeout_s": 2.0, "user_agent": "podsight-test",
+               "allow_private": True}
     with serve(routes) as base:
         result = transcribe_episode(base + "/ep.mp3", tiny, **options)
         with pytest.raises(AudioError, match=r"/cut\.mp3: .* is truncated"):

@@ -44,7 +44,8 @@ def test_feeds_add_list_and_opml_round_trip(cli, tmp_path):
     assert 'xmlUrl="https://a.example/feed.xml"' in exported and 'text="Show B"' in exported
 
 
-def test_import_opml_from_a_url(cli):
+def test_import_opml_from_a_url(cli, monkeypatch):
+    monkeypatch.setenv("PODSIGHT_ALLOW_PRIVATE_ADDRESSES", "true")  # served on 127.0.0.1
     with serve({"/subs.opml": Static(body=OPML, headers={"Content-Type": "text/x-opml"})}) as base:
         result = cli("feeds", "import-opml", base + "/subs.opml")
     assert result.exit_code == 0 and "2 added" in result.text

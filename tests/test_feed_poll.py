@@ -9,7 +9,7 @@ from servers import Static, hang, redirect, serve
 from podsight.feeds.poll import PollRequest, next_retry_delay, poll_feeds_sync
 
 OPTIONS = dict(user_agent="podsight-test/1", timeout_s=0.5, max_bytes=200_000, per_host_limit=4,
-               max_concurrency=8, max_redirects=5)
+               max_concurrency=8, max_redirects=5, allow_private=True)  # served on 127.0.0.1
 
 
 def rss(title: str, items: int = 2) -> bytes:

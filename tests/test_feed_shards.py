@@ -35,7 +35,8 @@ def test_a_big_scan_in_worker_processes_returns_every_feed_in_order(monkeypatch)
         requests = [PollRequest(n, f"{(a, b, c)[n % 3]}/{n}.xml") for n in range(40)]
         requests.append(PollRequest(99, f"{a}/missing.xml"))
         results = poll_feeds_sync(requests, on_result=seen.append, user_agent="t", timeout_s=5,
-                                  max_bytes=1_000_000, per_host_limit=2, max_concurrency=8, max_redirects=3)
+                                  max_bytes=1_000_000, per_host_limit=2, max_concurrency=8, max_redirects=3,
+                                  allow_private=True)
     assert [r.feed_id for r in results] == [r.feed_id for r in requests]
     assert [r.feed.title for r in results[:40]] == [f"Show {n}" for n in range(40)]
     assert results[40].outcome == "error" and "404" in results[40].error

@@ -149,7 +149,8 @@ def test_the_deadline_reaches_feeds_polled_in_a_worker_process(monkeypatch):
         requests = [poll.PollRequest(1, good + "/good.xml"), poll.PollRequest(2, good + "/good.xml?again"),
                     poll.PollRequest(3, slow + "/feed.xml")]
         results = poll.poll_feeds_sync(requests, user_agent="podsight-test", timeout_s=1.0, max_bytes=1_000_000,
-                                       per_host_limit=2, max_concurrency=8, max_redirects=5, deadline_s=DEADLINE_S)
+                                       per_host_limit=2, max_concurrency=8, max_redirects=5, deadline_s=DEADLINE_S,
+                                       allow_private=True)
     assert [r.outcome for r in results] == ["updated", "updated", "error"]
     assert_deadline(results[2].error)
 
@@ -159,6 +160,7 @@ def test_importing_opml_from_a_trickling_url_stops_at_the_deadline(settings, mon
     monkeypatch.setenv("PODSIGHT_FETCH_TIMEOUT_S", "1")
     monkeypatch.setenv("PODSIGHT_FETCH_DEADLINE_S", str(DEADLINE_S))
     monkeypatch.setenv("PODSIGHT_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("PODSIGHT_ALLOW_PRIVATE_ADDRESSES", "true")  # served on 127.0.0.1
     with serve_raw(SLOW_HEADERS) as slow:
         started = time.monotonic()
         result = CliRunner().invoke(app, ["--home", str(settings.home), "feeds", "import-opml", slow + "/subs.opml"],
@@ -242,7 +244,8 @@ def test_a_trickling_webhook_is_given_up_on_at_the_deadline(talk):
     with serve_raw(talk) as slow:
         started = time.monotonic()
         with pytest.raises(WebhookUnavailable, match=f"passed its {DEADLINE_S:g} s deadline") as caught:
-            post_digest(slow + "/services/T0/B0/secret", digest(), timeout_s=1.0, deadline_s=DEADLINE_S)
+            post_digest(slow + "/services/T0/B0/secret", digest(), timeout_s=1.0, deadline_s=DEADLINE_S,
+                        allow_private=True)
         took = time.monotonic() - started
     assert 1.4 < took < DEADLINE_S + 1.5
     assert "secret" not in str(caught.value)  # the URL's secret path never reaches an error message

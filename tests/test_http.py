@@ -18,7 +18,7 @@ def get(url: str, *, timeout_s: float = 5, max_bytes: int = 1_000_000, **options
     """Run one fetch with a fresh client."""
 
     async def go():
-        async with make_client("podsight-test/1", timeout_s, 4) as client:
+        async with make_client("podsight-test/1", timeout_s, 4, allow_private=True) as client:
             return await fetch(client, url, max_bytes=max_bytes, **options)
 
     return asyncio.run(go())

@@ -24,6 +24,7 @@ import httpx
 
 from podsight.asr.base import AudioError
 from podsight.errors import FetchError
+from podsight.http import GuardedTransport, PrivateAddressError
 
 logger = logging.getLogger("podsight.asr")
 
@@ -57,9 +58,12 @@ class _Transfer:
 
 
 def download_audio(url: str, dest_dir: Path, *, max_bytes: int, timeout_s: float, user_agent: str,
-                   retries: int = 3, backoff_s: float = 1.0, deadline_s: float = DOWNLOAD_DEADLINE_S) -> Path:
+                   retries: int = 3, backoff_s: float = 1.0, deadline_s: float = DOWNLOAD_DEADLINE_S,
+                   allow_private: bool = False) -> Path:
     """Download `url` into `dest_dir` and return the file's path, giving up after `deadline_s` seconds in
-    all. Raises FetchError with a readable message; the partial file is removed on every failure."""
+    all. Raises FetchError with a readable message; the partial file is removed on every failure. Unless
+    `allow_private` (the `allow_private_addresses` setting), neither `url` nor any redirect on the way may
+    connect to a non-public address (`podsight.http.GuardedTransport`)."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest_dir, prefix=".audio-", suffix=".part")
@@ -68,7 +72,8 @@ def download_audio(url: str, dest_dir: Path, *, max_bytes: int, timeout_s: float
     try:
         # Async inside, so the deadline can cancel a read in progress (a sync read can only time out).
         received = asyncio.run(_download_within(deadline_s, url, part, max_bytes=max_bytes, timeout_s=timeout_s,
-                                                user_agent=user_agent, retries=retries, backoff_s=backoff_s))
+                                                user_agent=user_agent, retries=retries, backoff_s=backoff_s,
+                                                allow_private=allow_private))
         if received == 0:
             raise FetchError(f"{url} sent no audio (0 bytes)")
         final = part.with_name(part.name[1:].removesuffix(".part") + _suffix(url))
@@ -80,12 +85,13 @@ def download_audio(url: str, dest_dir: Path, *, max_bytes: int, timeout_s: float
 
 
 async def _download_within(deadline_s: float, url: str, part: Path, *, max_bytes: int, timeout_s: float,
-                           user_agent: str, retries: int, backoff_s: float) -> int:
+                           user_agent: str, retries: int, backoff_s: float, allow_private: bool) -> int:
     headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}  # byte ranges of the file itself
+    transport = None if allow_private else GuardedTransport()  # checks every redirect hop as it connects
     deadline = asyncio.timeout(deadline_s)
     try:
         async with deadline, httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(timeout_s),
-                                               follow_redirects=True, max_redirects=10) as client:
+                                               follow_redirects=True, max_redirects=10, transport=transport) as client:
             # (redirects followed: enclosures often hop through tracking prefixes)
             return await _download_with_retries(client, url, part, max_bytes, retries, backoff_s)
     except TimeoutError:
@@ -104,6 +110,8 @@ async def _download_with_retries(client: httpx.AsyncClient, url: str, part: Path
             return transfer.received
         except (httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL, ValueError) as exc:
             raise FetchError(f"could not download {url}: {exc}") from None  # another try would not help
+        except PrivateAddressError as exc:  # nor here: the name resolves the same way next time
+            raise PrivateAddressError(f"could not download {url}: {exc}") from None
         except (_Retryable, httpx.TransportError) as exc:
             problem = _describe(exc)
             if attempt == retries:

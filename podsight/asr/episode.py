@@ -33,7 +33,7 @@ def load_transcriber(model: str, cache_dir: Path, *, device: str = "auto", compu
 def transcribe_episode(audio_url: str, transcriber: Transcriber, *, work_dir: Path, max_bytes: int,
                        timeout_s: float, user_agent: str, language: str | None = None,
                        progress: Progress | None = None, persons: Sequence[Person] = (),
-                       deadline_s: float = DOWNLOAD_DEADLINE_S) -> TranscriptionResult:
+                       deadline_s: float = DOWNLOAD_DEADLINE_S, allow_private: bool = False) -> TranscriptionResult:
     """Download `audio_url` into a temporary folder under `work_dir` (within `deadline_s` seconds, retries
     included), transcribe it and delete the audio, whatever happens. Raises FetchError (download),
     AudioError (unusable file) or TranscriptionError."""
@@ -41,7 +41,7 @@ def transcribe_episode(audio_url: str, transcriber: Transcriber, *, work_dir: Pa
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="asr-") as tmp:
         path = download_audio(audio_url, Path(tmp), max_bytes=max_bytes, timeout_s=timeout_s,
-                              user_agent=user_agent, deadline_s=deadline_s)
+                              user_agent=user_agent, deadline_s=deadline_s, allow_private=allow_private)
         try:
             probe_duration(path)  # a broken file fails here, before a model is loaded
         except AudioError as exc:  # its message names the temporary file; the user knows the URL

@@ -30,6 +30,9 @@ def demo(
     st = state(ctx)
     if st.overrides.get("home") is None:
         st.overrides["home"] = Path("var/demo").resolve()
+    # The demo's feeds, audio and transcripts are served on 127.0.0.1, which podsight refuses by default
+    # (SSRF protection): this run, and only this run, opts in explicitly.
+    st.overrides["allow_private_addresses"] = True
     started = time.monotonic()
     with DemoServer(port=port) as server:
         console.print(f"Demo feeds served at {server.base_url}")

@@ -55,7 +55,8 @@ def import_opml(ctx: typer.Context, source: str = typer.Argument(..., help="OPML
 def _read_source(source: str, settings) -> bytes:
     if source.startswith(("http://", "https://")):
         async def get() -> bytes:
-            async with make_client(settings.user_agent, settings.fetch_timeout_s, 1) as client:
+            async with make_client(settings.user_agent, settings.fetch_timeout_s, 1,
+                                   allow_private=settings.allow_private_addresses) as client:
                 return (await fetch(client, source, max_bytes=settings.max_feed_bytes,
                                     max_redirects=settings.max_redirects, deadline_s=settings.fetch_deadline_s)).content
         return asyncio.run(get())

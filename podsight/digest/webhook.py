@@ -8,6 +8,10 @@ within the service's documented limits, so a long quote is shortened rather than
 Failures are `DeliveryError`s: `WebhookRejected` (a 4xx other than 429: the URL is wrong or revoked, so
 retrying cannot help) or `WebhookUnavailable` (timeout, refused connection, 429, 5xx, the overall deadline
 passed: worth a retry).
+
+A webhook URL is typed by a subscriber, so unless the admin sets `allow_private_addresses` the post may not
+connect to a loopback, private or link-local address (`podsight.http.GuardedTransport`; a refusal is a
+`WebhookRejected`): otherwise anyone with a subscription could make podsight POST into its own network.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import httpx
 from podsight.digest.email import subject_for
 from podsight.digest.render import clean_text, format_timestamp
 from podsight.errors import DeliveryError
+from podsight.http import GuardedTransport, PrivateAddressError
 from podsight.records import Digest, DigestItem
 
 Kind = Literal["slack", "discord"]
@@ -141,16 +146,19 @@ def payload_for(url: str, digest: Digest, kind: Kind | None = None) -> dict[str,
 
 
 def post_digest(url: str, digest: Digest, *, kind: Kind | None = None, timeout_s: float = 20.0,
-                user_agent: str = "podsight", deadline_s: float | None = None) -> None:
+                user_agent: str = "podsight", deadline_s: float | None = None, allow_private: bool = False) -> None:
     """POST the digest to the webhook `url`, all of it (the answer included) within `deadline_s` seconds
-    (default POST_DEADLINE_S); `kind` overrides the shape the URL implies. Synchronous: call it from a
-    thread, not from a running event loop."""
+    (default POST_DEADLINE_S); `kind` overrides the shape the URL implies. Unless `allow_private` (the
+    `allow_private_addresses` setting), a URL that reaches a non-public address is refused. Synchronous:
+    call it from a thread, not from a running event loop."""
     deadline_s = POST_DEADLINE_S if deadline_s is None else deadline_s
     where = redact_url(url)
     payload = payload_for(url, digest, kind)
     try:
         # Async inside, so the deadline can cancel a read in progress (a sync read can only time out).
-        response = asyncio.run(_post_within(deadline_s, url, payload, timeout_s, user_agent))
+        response = asyncio.run(_post_within(deadline_s, url, payload, timeout_s, user_agent, allow_private))
+    except PrivateAddressError as exc:  # a retry would reach the same address
+        raise WebhookRejected(f"webhook {where} refused: {exc}") from None
     except httpx.InvalidURL as exc:
         raise WebhookRejected(f"webhook URL {where} is not usable: {exc}") from None
     except httpx.HTTPError as exc:  # timeouts, refused connections, TLS and DNS failures
@@ -162,12 +170,13 @@ def post_digest(url: str, digest: Digest, *, kind: Kind | None = None, timeout_s
 
 
 async def _post_within(deadline_s: float, url: str, payload: dict[str, Any], timeout_s: float,
-                       user_agent: str) -> httpx.Response | None:
+                       user_agent: str, allow_private: bool) -> httpx.Response | None:
     """The POST with its answer read in full, or None when `deadline_s` passed first."""
     deadline = asyncio.timeout(deadline_s)
+    transport = None if allow_private else GuardedTransport()
     try:
         async with deadline, httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": user_agent},
-                                               follow_redirects=False) as client:
+                                               follow_redirects=False, transport=transport) as client:
             return await client.post(url, json=payload)
     except TimeoutError:
         if not deadline.expired():

@@ -73,6 +73,7 @@ async def poll_feeds(
     max_concurrency: int,
     max_redirects: int,
     deadline_s: float = FETCH_DEADLINE_S,
+    allow_private: bool = False,
     on_result: Callable[[PollResult], None] | None = None,
 ) -> list[PollResult]:
     """Poll every feed concurrently; results come back in the order of `requests`.
@@ -92,7 +93,7 @@ async def poll_feeds(
         _report(on_result, result)
         return result
 
-    async with HostClients(user_agent, timeout_s, per_host_limit) as clients:
+    async with HostClients(user_agent, timeout_s, per_host_limit, allow_private=allow_private) as clients:
         return list(await asyncio.gather(*(poll_one(request, clients) for request in requests)))
 
 

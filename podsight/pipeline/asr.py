@@ -7,7 +7,10 @@ on a 2-core machine the two would starve each other (measured: llama.cpp slows t
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -23,9 +26,16 @@ from .transcribe import describe, record_failure, store_transcript
 
 log = logging.getLogger("podsight.pipeline")
 
+# What transcribing leaves under cache/audio while it works: the downloaded episode (up to
+# max_audio_bytes, 600 MB) in asr-*, the API backend's pieces in podsight-asr-*. Both are removed on the
+# way out, except after kill -9 or a power cut; the stage sweeps them at its start.
+WORK_PREFIXES = ("asr-", "podsight-asr-")
+STALE_AFTER_S = 3600  # when another process holds the run lock: older than this cannot be its current file
+
 
 def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str, int]:
     """Transcribe every episode waiting in `needs_asr`. The model loads only when there is work."""
+    sweep_stale_audio(settings.cache_dir / "audio", settings.home / "run.lock")
     with store.session() as session:
         todo = [(e.id, e.audio_url, episode_persons(e)) for e in session.scalars(select(Episode).where(Episode.state == "needs_asr"))]
     counts = {"transcribed": 0, "errors": 0}
@@ -47,6 +57,70 @@ def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str,
         if hasattr(transcriber, "close"):  # the API backend holds an HTTP connection pool
             transcriber.close()
     return counts
+
+
+def sweep_stale_audio(work_dir: Path, lock_path: Path, *, max_age_s: float = STALE_AFTER_S,
+                      now: float | None = None) -> int:
+    """Remove the audio that a killed run left in `work_dir`; returns how many entries went.
+
+    Only one run holds the run lock, and this stage runs under it: when this process holds the lock,
+    every asr-* entry is a dead run's, and all go. Otherwise (the stage called outside a run, or no way to
+    tell) only entries untouched for `max_age_s` go, since a live run may be writing the others."""
+    try:
+        entries = [e for e in os.scandir(work_dir) if e.name.startswith(WORK_PREFIXES)]
+    except FileNotFoundError:
+        return 0
+    if not entries:
+        return 0
+    ours = _lock_held_by_this_process(lock_path)
+    now = time.time() if now is None else now
+    removed, freed = 0, 0
+    for entry in entries:
+        size, newest = _size_and_newest_mtime(entry)
+        if not ours and now - newest < max_age_s:
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError as exc:  # a file we may not remove must not stop the stage
+            log.warning("could not remove stale speech-to-text file %s: %s", entry.path, exc)
+            continue
+        removed, freed = removed + 1, freed + size
+    if removed:
+        log.info("removed %d speech-to-text work folder(s) left by a stopped run (%.0f MB)", removed, freed / 1e6)
+    return removed
+
+
+def _size_and_newest_mtime(entry: os.DirEntry) -> tuple[int, float]:
+    """Bytes under the entry (one level deep, as the stage writes them) and its newest modification time."""
+    stat = entry.stat(follow_symlinks=False)
+    size, newest = stat.st_size, stat.st_mtime
+    if entry.is_dir(follow_symlinks=False):
+        try:
+            for child in os.scandir(entry.path):
+                child_stat = child.stat(follow_symlinks=False)
+                size, newest = size + child_stat.st_size, max(newest, child_stat.st_mtime)
+        except OSError:
+            pass
+    return size, newest
+
+
+def _lock_held_by_this_process(lock_path: Path) -> bool:
+    """Whether this process holds the flock on `lock_path`, from /proc/locks (Linux); False when it cannot
+    tell, which only makes the sweep more careful."""
+    try:
+        stat = os.stat(lock_path)
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return False
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device and fields[4] == str(os.getpid()):
+            return True
+    return False
 
 
 def transcriber_for(settings: Settings) -> Transcriber:
@@ -116,6 +190,7 @@ def _transcribe_and_store(store: Store, settings: Settings, transcriber, episode
         audio_url, transcriber, work_dir=settings.cache_dir / "audio", max_bytes=settings.max_audio_bytes,
         timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent, language=settings.asr_language,
         progress=on_audio, persons=persons, deadline_s=settings.asr_download_deadline_s,
+        allow_private=settings.allow_private_addresses,
     )
     on_audio.finished(episode_id)
     with store.session() as session:

@@ -134,7 +134,8 @@ def _send_webhook(settings: Settings, digest, url: str | None) -> str:
     # the URL is read at send time, so a subscriber who fixes a revoked URL gets the retry there
     if not url:
         raise WebhookRejected("the subscriber has no webhook URL any more; the next digest goes to a new one once set")
-    post_digest(url, digest, timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent)
+    post_digest(url, digest, timeout_s=settings.fetch_timeout_s, user_agent=settings.user_agent,
+                allow_private=settings.allow_private_addresses)
     return redact_url(url)  # the URL's path is its secret: never stored or shown
 
 

@@ -31,6 +31,7 @@ def scan(store: Store, settings: Settings, now: datetime, progress=None) -> dict
         max_concurrency=settings.max_concurrency,
         max_redirects=settings.max_redirects,
         deadline_s=settings.fetch_deadline_s,
+        allow_private=settings.allow_private_addresses,
         on_result=(lambda _r: progress.advance()) if progress else None,
     )
     counts = {"feeds": len(results), "errors": 0, "new_episodes": 0}

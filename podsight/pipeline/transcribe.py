@@ -37,7 +37,8 @@ def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[s
 
 
 async def _fetch_all(settings: Settings, todo, progress):
-    async with make_client(settings.user_agent, settings.fetch_timeout_s, settings.max_concurrency) as client:
+    async with make_client(settings.user_agent, settings.fetch_timeout_s, settings.max_concurrency,
+                           allow_private=settings.allow_private_addresses) as client:
         async def one(episode_id, links):
             try:
                 outcome = await _best_transcript(client, settings, [TranscriptLink(**link) for link in links])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from podsight.config import Settings
 from podsight.digest.render import timestamp_url
-from podsight.digest.tokens import sign, verify
+from podsight.digest.tokens import seal, sign, unseal, verify
 from podsight.records import Digest, DigestItem, Source
 from podsight.store.models import DigestRow, InsightRow
 from podsight.store.queries import links_of
@@ -14,8 +14,20 @@ MAX_SOURCES = 4  # per item and kind: enough to show agreement, short enough for
 
 
 def unsubscribe_url(settings: Settings, email: str) -> str:
-    token = sign(settings.signing_key(), "unsubscribe", email)
+    """The subscriber's unsubscribe link: the email inside is encrypted (links land in proxy logs,
+    browser history and forwarded mails), and signed."""
+    token = seal(settings.signing_key(), "unsubscribe", email)
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> str | None:
+    """The email from a link made by `unsubscribe_url`; links from before sealing (email signed in clear)
+    still work. None for a bad or forged token."""
+    email = unseal(settings.signing_key(), "unsubscribe", token)
+    if email is None:
+        legacy = verify(settings.signing_key(), "unsubscribe", token)
+        email = legacy if legacy and "@" in legacy else None
+    return email
 
 
 def vote_url(settings: Settings, subscriber_id: int, insight_id: int, vote: int) -> str:

@@ -156,6 +156,8 @@ class AdminUser(Base):
     username: Mapped[str] = mapped_column(String(128), unique=True)
     password_hash: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # part of every session cookie's fingerprint: signing out adds one, which ends all this admin's sessions
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Feedback(Base):

@@ -17,12 +17,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from podsight.config import Settings
-from podsight.digest.tokens import verify
-from podsight.pipeline.digest_view import read_vote_token
+from podsight.pipeline.digest_view import read_unsubscribe_token, read_vote_token
 from podsight.store.db import Store
 from podsight.store.models import InsightRow, Subscriber
 from podsight.store.queries import record_vote, sent_insight_ids
 from podsight.web import auth, feeds, pages, subscriber_settings
+from podsight.web.headers import SecurityHeaders
 
 # Starlette escapes only templates named *.html/*.xml, and ours end in .j2: claims come from feeds and a
 # model, so escaping is switched on explicitly (a <script> in a claim must stay text).
@@ -38,6 +38,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app = FastAPI(title="podsight", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(auth.admin_gate)])
     app.state.settings, app.state.store = settings, store or Store(settings.db_url)
+    app.add_middleware(SecurityHeaders)  # CSP, X-Frame-Options, ... on every answer: podsight.web.headers
     app.get("/feedback/{token}", response_class=HTMLResponse)(feedback_page)
     app.post("/feedback/{token}", response_class=HTMLResponse)(feedback_record)
     app.get("/unsubscribe/{token}", response_class=HTMLResponse)(unsubscribe_page)
@@ -88,7 +89,7 @@ async def feedback_record(request: Request, token: str) -> HTMLResponse:
 
 
 def _subscriber_email(request: Request, token: str) -> str | None:
-    return verify(request.app.state.settings.signing_key(), "unsubscribe", token)
+    return read_unsubscribe_token(request.app.state.settings, token)
 
 
 async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:

@@ -5,7 +5,9 @@ There is no server-side session table. The session cookie is a token from podsig
 "admin-session", with an expiry) whose subject is `nonce:fingerprint:username`:
 - the random nonce is the session's CSRF secret: every state-changing form carries HMAC(nonce) in a
   hidden field, which another site can neither read nor compute (signed double-submit, per session);
-- the fingerprint is a hash of the stored password hash, so changing a password ends every old session.
+- the fingerprint is a hash of the stored password hash and the admin's session_version, checked on every
+  request: changing the password or signing out (which adds one to session_version) ends every session
+  of that admin, copied cookies included.
 Before login, the login form's own CSRF nonce lives in a short cookie of its own (login CSRF is real: it
 would sign a victim into the attacker's account).
 
@@ -75,8 +77,11 @@ def _secure(request: Request) -> bool:
     return request.app.state.settings.base_url.lower().startswith("https://")
 
 
-def _fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
+def _fingerprint(password_hash: str, session_version: int) -> str:
+    """What a session cookie must match of the admin's row: a new password or a sign-out changes it.
+    (Version 0 hashes as before session versions existed, so cookies from then stay valid.)"""
+    material = password_hash if not session_version else f"{password_hash}\0{session_version}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
 
 
 def _csrf_for(secret: str, nonce: str) -> str:
@@ -84,7 +89,8 @@ def _csrf_for(secret: str, nonce: str) -> str:
 
 
 def _session(request: Request) -> tuple[str, str] | None:
-    """(username, nonce) for a valid, unexpired session of an admin whose password has not changed."""
+    """(username, nonce) for a valid, unexpired session of an admin whose password has not changed and
+    who has not signed out since: checked against the database on every request."""
     if hasattr(request.state, "admin_session"):
         return request.state.admin_session
     found = None
@@ -92,8 +98,9 @@ def _session(request: Request) -> tuple[str, str] | None:
     if subject and subject.count(":") >= 2:
         nonce, fingerprint, username = subject.split(":", 2)
         with request.app.state.store.session() as session:
-            stored = session.scalar(select(AdminUser.password_hash).where(AdminUser.username == username))
-        if stored is not None and hmac.compare_digest(fingerprint, _fingerprint(stored)):
+            stored = session.execute(select(AdminUser.password_hash, AdminUser.session_version)
+                                     .where(AdminUser.username == username)).first()
+        if stored is not None and hmac.compare_digest(fingerprint, _fingerprint(*stored)):
             found = (username, nonce)
     request.state.admin_session = found  # one lookup per request, however many times it is asked
     return found
@@ -117,7 +124,7 @@ def csrf_input(request: Request) -> Markup:
 
 
 def _set_session(response: Response, request: Request, admin: AdminUser) -> None:
-    subject = f"{secrets.token_urlsafe(16)}:{_fingerprint(admin.password_hash)}:{admin.username}"
+    subject = f"{secrets.token_urlsafe(16)}:{_fingerprint(admin.password_hash, admin.session_version or 0)}:{admin.username}"
     token = sign(_secret(request), "admin-session", subject, expires_at=time.time() + SESSION_TTL_S)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, path="/", httponly=True,
                         samesite="lax", secure=_secure(request))
@@ -200,9 +207,17 @@ async def login_page(request: Request, next_url: str = Query("/", alias="next"))
     return _login_form(request, next_url)
 
 
+def client_address(request: Request) -> str:
+    """The address login attempts count under: the TCP peer as the ASGI server reports it. X-Forwarded-For
+    is not read here (anyone can send it); uvicorn itself puts the forwarded address in its place when the
+    connection comes from a proxy it trusts (--forwarded-allow-ips / FORWARDED_ALLOW_IPS, 127.0.0.1 by
+    default), so a proxy on the same host passes each client's own address through."""
+    return request.client.host if request.client else ""
+
+
 def _check_in_store(request: Request, username: str, password: str) -> AdminUser | None:
     with request.app.state.store.session() as session:
-        return check_login(session, username, password, _throttle(request))
+        return check_login(session, username, password, _throttle(request), address=client_address(request))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -225,11 +240,21 @@ async def login_submit(request: Request, username: str = Form(""), password: str
     return response
 
 
+def _end_sessions(request: Request, username: str) -> None:
+    with request.app.state.store.session() as session:
+        admin = session.scalar(select(AdminUser).where(AdminUser.username == username))
+        if admin is not None:
+            admin.session_version = (admin.session_version or 0) + 1
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Ends the session in this browser. (Cookies are stateless: changing the password ends them all.)"""
-    if current_admin(request) is not None:
+    """Ends the session on the server, not just in this browser: the admin's session version goes up, so
+    this cookie (and any copy of it, and the admin's sessions in other browsers) stops working."""
+    username = current_admin(request)
+    if username is not None:
         await csrf_protect(request)
+        await run_in_threadpool(_end_sessions, request, username)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
     return response

@@ -38,6 +38,12 @@ def colour(kind: str) -> str:
     return KIND_COLOURS.get(kind, OTHER_COLOUR)
 
 
+def kind_class(kind: str) -> str:
+    """The CSS class suffix for a kind's colour (`kind-claim` ... `kind-other` in podsight.css): a class,
+    not a style attribute, because the Content-Security-Policy allows no inline styles."""
+    return kind if kind in KIND_COLOURS else "other"
+
+
 def timeline_svg(duration_s: float, marks: list[Mark], greyed: list[tuple[float, float, str]] = ()) -> Markup:
     """The episode strip. `greyed`: (start, end, kind) stretches that are not the conversation."""
     duration = max(float(duration_s or 0), max((m.start_s for m in marks), default=0), 1.0)

@@ -55,7 +55,7 @@ def when(moment: datetime | None) -> str:
 TEMPLATES.env.autoescape = True
 TEMPLATES.env.filters.update(clock=clock, day=format_day, safe_url=safe_url, highlight=highlight, when=when,
                              kind_label=lambda kind: KIND_LABELS.get(kind, str(kind or "insight").replace("_", " ")),
-                             colour=charts.colour)
+                             colour=charts.colour, kind_class=charts.kind_class)
 
 
 def register(app: FastAPI) -> None:

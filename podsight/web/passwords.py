@@ -10,6 +10,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 from podsight.errors import PodsightError
 from podsight.store.models import AdminUser
 
-MAX_FAILURES, LOCKOUT_S = 5, 60
+MAX_FAILURES, LOCKOUT_S = 5, 60  # wrong passwords per client address, and the lockout
+MAX_USERNAME_FAILURES = 50  # wrong passwords per username in LOCKOUT_S, from all addresses together
 MIN_PASSWORD_LENGTH = 8
 # scrypt cost: 16 MiB and about 50 ms per check; stored in each hash so it can be raised later.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN = 2**14, 8, 1, 32
@@ -33,7 +35,7 @@ class AuthError(PodsightError):
 
 
 class LoginThrottled(AuthError):
-    """Too many wrong passwords for one username: logins for it are refused for a while."""
+    """Too many wrong passwords from one address (or for one username): logins are refused for a while."""
 
 
 # --- passwords -------------------------------------------------------------------------------------
@@ -109,51 +111,83 @@ def create_admin(session: Session, username: str, password: str, *, replace: boo
 
 
 class LoginThrottle:
-    """Counts wrong passwords per username; after MAX_FAILURES, refuses that username for LOCKOUT_S.
+    """Counts login attempts per client address and per username; a key with too many wrong passwords in
+    LOCKOUT_S seconds is refused for LOCKOUT_S.
 
-    In memory, per process: enough for one self-hosted server, and a restart only forgets the count.
-    Thread-safe, because password checks run in the thread pool.
+    - Per address (IPv6 by /64, the block one subscriber line gets): MAX_FAILURES. One address guessing
+      gets 5 tries a minute, and locking it out does not lock out the admin signing in from elsewhere.
+    - Per username, all addresses together: MAX_USERNAME_FAILURES, a ceiling on guessing from many
+      addresses. Someone with that many addresses can still lock a username for a minute at a time;
+      a lower ceiling would hand that power to anyone with a handful.
+
+    `attempt` counts an attempt *before* the password is checked, under the lock, so 20 concurrent wrong
+    passwords from one address cost 5 scrypt checks, not 20; a right password then takes its count back.
+    In memory, per process: enough for one self-hosted server, and a restart only forgets the counts.
     """
 
-    MAX_TRACKED = 10_000  # a flood of made-up usernames must not grow this without bound
+    MAX_TRACKED = 10_000  # a flood of made-up usernames or addresses must not grow this without bound
 
-    def __init__(self, max_failures: int = MAX_FAILURES, lockout_s: float = LOCKOUT_S):
-        self.max_failures, self.lockout_s = max_failures, lockout_s
-        self._failures: dict[str, tuple[int, float]] = {}  # username -> (count, locked until)
+    def __init__(self, max_failures: int = MAX_FAILURES, lockout_s: float = LOCKOUT_S,
+                 max_username_failures: int = MAX_USERNAME_FAILURES):
+        self.max_failures, self.lockout_s, self.max_username_failures = max_failures, lockout_s, max_username_failures
+        self._counts: dict[tuple[str, str], tuple[int, float, float]] = {}  # key -> (count, since, locked until)
         self._lock = threading.Lock()
 
-    def check(self, username: str, now: float) -> None:
-        """Raise LoginThrottled while `username` is locked out."""
+    def attempt(self, username: str, address: str, now: float) -> None:
+        """Count one login attempt, or raise LoginThrottled (counting nothing) while either key is locked."""
+        keys = ((("address", address_key(address)), self.max_failures),
+                (("username", username), self.max_username_failures))
         with self._lock:
-            count, locked_until = self._failures.get(username, (0, 0.0))
-        if now < locked_until:
-            raise LoginThrottled(f"too many wrong passwords for {username!r}: try again in "
-                                 f"{math.ceil(locked_until - now)} seconds")
+            if len(self._counts) >= self.MAX_TRACKED:
+                self._prune(now)
+            for key, _ in keys:
+                _, _, locked_until = self._counts.get(key, (0, now, 0.0))
+                if now < locked_until:
+                    whom = "from this address" if key[0] == "address" else f"for {username!r}"
+                    raise LoginThrottled(f"too many wrong passwords {whom}: try again in "
+                                         f"{math.ceil(locked_until - now)} seconds")
+            for key, limit in keys:
+                count, since, _ = self._counts.get(key, (0, now, 0.0))
+                if now - since >= self.lockout_s:  # a new window
+                    count, since = 0, now
+                count += 1
+                self._counts[key] = (0, now, now + self.lockout_s) if count >= limit else (count, since, 0.0)
 
-    def failed(self, username: str, now: float) -> None:
+    def succeeded(self, username: str, address: str) -> None:
+        """The password was right: forget the counts (this attempt's included) for both keys."""
         with self._lock:
-            if len(self._failures) >= self.MAX_TRACKED:
-                self._failures = {u: v for u, v in self._failures.items() if v[1] > now}
-            count, _ = self._failures.get(username, (0, 0.0))
-            count += 1
-            locked_until = now + self.lockout_s if count >= self.max_failures else 0.0
-            self._failures[username] = (0 if locked_until else count, locked_until)
+            self._counts.pop(("address", address_key(address)), None)
+            self._counts.pop(("username", username), None)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+    def _prune(self, now: float) -> None:
+        self._counts = {k: v for k, v in self._counts.items() if v[2] > now or now - v[1] < self.lockout_s}
+        if len(self._counts) >= self.MAX_TRACKED:  # all recent: keep the lockouts, drop partial counts
+            self._counts = {k: v for k, v in self._counts.items() if v[2] > now}
+
+
+def address_key(address: str) -> str:
+    """The key one client's attempts count under: its IPv4 address, or its IPv6 /64 (one household or
+    server gets a whole /64, so counting single IPv6 addresses would give a guesser 2**64 tries a minute)."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return address or ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def check_login(session: Session, username: str, password: str, throttle: LoginThrottle | None = None,
-                *, now: float | None = None) -> AdminUser | None:
-    """The admin when the password is right, else None. Raises LoginThrottled while locked out."""
+                *, address: str = "", now: float | None = None) -> AdminUser | None:
+    """The admin when the password is right, else None. Raises LoginThrottled while the client's
+    address (`address`, as the web server saw it) or the username is locked out."""
     name, now = (username or "").strip(), time.time() if now is None else now
     if throttle is not None:
-        throttle.check(name, now)
+        throttle.attempt(name, address, now)  # counted before the slow check, not after
     admin = session.scalar(select(AdminUser).where(AdminUser.username == name)) if name else None
     ok = verify_password(password, admin.password_hash if admin else _dummy_hash()) and admin is not None
     if throttle is not None and ok:
-        throttle.succeeded(name)
-    elif throttle is not None:
-        throttle.failed(name, now)
+        throttle.succeeded(name, address)
     return admin if ok else None

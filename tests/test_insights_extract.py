@@ -166,14 +166,31 @@ DISTINCT_CLAIMS = [
 ]
 
 
+# Distinct wordings of what every `many_segments` line says, so none is a duplicate of another and each
+# passes the faithfulness check against its own segment.
+FAITHFUL_CLAIMS = [
+    "Year after year {topic} got cheaper, even while regional demand went on rising.",
+    "Demand across regions kept rising while the costs of {topic} fell every single year.",
+    "Falling yearly costs made {topic} more attractive as regional demand kept growing.",
+    "Every year in a row, {topic} cost less than before, with demand rising everywhere.",
+    "Across regions demand rose, yet the price of {topic} dropped each year without a break.",
+    "Cheaper {topic}, year on year, met an appetite that kept rising across regions.",
+    "Each year brought lower costs for {topic} while regions wanted ever more of it.",
+    "Costs for {topic} declined annually as regional demand climbed over the same years.",
+    "While demand kept on rising region by region, {topic} became cheaper every year.",
+    "Regional demand grew steadily over years in which {topic} saw its costs fall.",
+]
+
+
 def test_one_bad_chunk_does_not_lose_the_rest():
     def first_chunk_broken(message: str) -> dict | Exception:
         first = first_segment(message)
         if first == 0:
             return LLMOutputError("truncated JSON")
         quote = f"Segment {first + 2} is about"  # completed below with the segment's own words
-        return {"insights": [draft(quote + " " + message.split(quote, 1)[1].split(" because")[0],
-                                   DISTINCT_CLAIMS[first % len(DISTINCT_CLAIMS)], line=3)]}
+        topic = message.split(quote, 1)[1].split(" and the number")[0].strip()
+        claim = FAITHFUL_CLAIMS[first % len(FAITHFUL_CLAIMS)].format(topic=topic)  # true to the segment
+        return {"insights": [draft(quote + " " + message.split(quote, 1)[1].split(" because")[0], claim, line=3)]}
 
     report = extract_insights(many_segments(), ScriptedLLM(first_chunk_broken), words=300, overlap_words=30)
     assert len(report.chunks_skipped) == 1

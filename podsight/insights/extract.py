@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 
 from podsight.errors import LLMOutputError
 from podsight.insights.chunk import Chunk, chunk_segments, split_long_segments
+from podsight.insights.faithful import faithfulness_problems, is_generic_why
 from podsight.insights.ground import QuoteFinder, QuoteMatch, normalise
 from podsight.insights.prompts import (
     PROMPT_VERSION,
@@ -34,6 +35,7 @@ log = logging.getLogger("podsight.insights")
 
 COPY_THRESHOLD = 85.0  # claim vs quote similarity above which the "claim" is the quote again
 COPIED_SHARE = 0.5  # share of a claim's 4-word runs found verbatim in the transcript: above it, a copy
+PASSAGE_CONTEXT = 3  # lines either side of a quote that the claim is checked against
 DUPLICATE_THRESHOLD = 85.0  # claim vs claim similarity above which two insights are one
 CLAIM_WORDS = (6, 90)
 # Segments longer than this are split into sentences: lines of one speaker are merged again when
@@ -148,7 +150,7 @@ def _to_insight(draft: Draft, match: QuoteMatch, model: str, speakers: Sequence[
     speaker = match.speaker or (draft.speaker.strip() if draft.speaker and draft.speaker.strip() else None)
     return Insight(
         claim=_credit_speaker(" ".join(draft.claim.split()), speaker, speakers),
-        why=_first_sentence(draft.why),
+        why="" if is_generic_why(draft.why) else _first_sentence(draft.why),
         speaker=speaker,
         quote=match.text,
         kind=draft.kind,
@@ -193,7 +195,7 @@ def _accept(draft: Draft, chunk: Chunk, context: _Context, tally: _Tally) -> Non
     if match is None:
         tally.dropped.append(f"quote not found in transcript: '{_short(draft.quote)}'")
         return
-    problem = claim_problem(draft.claim, match.text, finder)
+    problem = claim_problem(draft.claim, match.text, finder) or _unfaithful(draft.claim, match, context)
     if problem:
         tally.dropped.append(problem)
         return
@@ -205,6 +207,16 @@ def _accept(draft: Draft, chunk: Chunk, context: _Context, tally: _Tally) -> Non
     if insight.importance > tally.kept[twin][0].importance:
         insight, tally.kept[twin] = tally.kept[twin][0], (insight, match)
     tally.dropped.append(f"duplicate of an insight already kept: '{_short(insight.claim)}'")
+
+
+def _unfaithful(claim: str, match: QuoteMatch, context: _Context) -> str | None:
+    """The first faithfulness problem of the claim against the lines around its quote, or None."""
+    pieces = context.finder.segments
+    first, last = max(match.first_segment - PASSAGE_CONTEXT, 0), min(match.last_segment + PASSAGE_CONTEXT,
+                                                                   len(pieces) - 1)
+    passage = " ".join(pieces[i].text for i in range(first, last + 1))
+    problems = faithfulness_problems(claim, passage, match.text, known_names=context.speakers)
+    return f"{problems[0]}: '{_short(claim)}'" if problems else None
 
 
 def _ask(

@@ -323,7 +323,7 @@ _NEGATIVE_SENSE = re.compile(
 # "than those who don't" becomes a clause of its own (an elliptical comparison, not a denial).
 _CLAUSE_BREAK = re.compile(
     r"[.,;:!?()\"“”—–]+|\s-\s|(?<!\bnot)\s(?=(?:not\s+)?(?:(?:but|while|whereas|because|although|though|so that|"
-    r"which|than|if|unless|whether)\b|so (?:nothing|no|none|the|it|they|we|you|i|he|she|there|that)\b))",
+    r"which|than|if|unless|whether|as|yet|even as)\b|so (?:nothing|no|none|the|it|they|we|you|i|he|she|there|that)\b))",
     re.IGNORECASE,
 )
 # ", not Y" names a rejected alternative ("six comments, not the fifty common elsewhere"); the passage
@@ -431,6 +431,10 @@ for _pair, (_up, _down) in enumerate(_DIRECTIONS):
     _DIRECTION_OF.update({w: (_pair, 0) for w in _up.split()})
     _DIRECTION_OF.update({w: (_pair, 1) for w in _down.split()})
 _DIRECTION_WINDOW = 4
+# Words that say when or how often a change happened, not what changed ("demand grew over the years" and
+# "costs fell every year" are not about one thing).
+_WHEN = frozenset("year years yearly annual annually month months monthly week weeks day days decade decades "
+                  "quarter quarters time times every each single row period".split())
 
 
 def _directed_things(text: str) -> list[tuple[tuple[int, int], set[str]]]:
@@ -444,7 +448,8 @@ def _directed_things(text: str) -> list[tuple[tuple[int, int], set[str]]]:
             direction = _DIRECTION_OF.get(w.lower())
             if direction:
                 near = words[max(0, i - _DIRECTION_WINDOW) : i + _DIRECTION_WINDOW + 1]
-                out.append((direction, _content_stems(n for n in near if n.lower() not in _DIRECTION_OF)))
+                things = (n for n in near if n.lower() not in _DIRECTION_OF and n.lower() not in _WHEN)
+                out.append((direction, _content_stems(things)))
     return out
 
 

@@ -131,9 +131,10 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
 
 
 # The model often opens with the passage itself ("The passage suggests that ..."): the idea follows.
-_META_OPENING = re.compile(r"^(?:the |this )?(?:passage|excerpt|text|transcript|conversation|discussion) "
-                           r"(?:suggests|says|states|argues|explains|notes|shows|claims|highlights|emphasi[sz]es)"
-                           r"(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
+_META_OPENING = re.compile(
+    r"^(?:the |this )?(?:passage|excerpt|text|transcript|conversation|discussion|speaker)(?:'s)? "
+    r"(?:(?:main |key |central )?(?:idea|point|argument|message|claim) is|suggests|says|states|argues|explains|"
+    r"notes|shows|claims|highlights|emphasi[sz]es)(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
 
 
 def _without_meta_opening(claim: str) -> str:

@@ -1,7 +1,7 @@
 """Choose the moments worth an insight, in code: the small model cannot judge (asked to score passages it
 gives every one a 5), so it only writes about the passages chosen here.
 
-A transcript becomes candidate passages: one speaker's consecutive sentences, 45-140 words, outside ads,
+A transcript becomes candidate passages: one speaker's consecutive sentences, 25-140 words, outside ads,
 housekeeping and introductions. Each passage gets a salience score from signals measured on real
 transcripts (`bench/select.py` prints the table on a labelled dataset):
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from podsight.records import Segment
 
-MIN_WORDS, MAX_WORDS = 45, 140
+MIN_WORDS, MAX_WORDS = 25, 140
 MIN_GAP_S = 90.0  # two chosen passages closer than this are one moment
 SAME_IDEA_COSINE = 0.8  # two chosen passages this close in meaning are one idea
 MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 minutes ...

@@ -132,6 +132,23 @@ def unpack_vector(blob: bytes, dim: int) -> np.ndarray:
                          "was it stored by another embedding model?")
 
 
+def unpack_into(out: np.ndarray, blobs: Sequence[bytes], dim: int) -> None:
+    """Write BLOBs into the rows of `out` (a (len(blobs), dim) float32 slice of a larger matrix) with no
+    float32 copy in between: the links stage fills its one preallocated matrix page by page this way."""
+    if len(out) != len(blobs):
+        raise EmbeddingError(f"unpack_into got {len(blobs)} BLOBs for {len(out)} rows")
+    if not blobs:
+        return
+    size = len(blobs[0])
+    if all(len(blob) == size for blob in blobs):
+        unpack_vector(blobs[0], dim)  # validates the length, names the problem if it is wrong
+        dtype = _BLOB_DTYPES["float32"] if size == 4 * dim else _BLOB_DTYPES["float16"]
+        out[:] = np.frombuffer(b"".join(blobs), dtype=dtype).reshape(len(blobs), dim)  # cast on assignment
+        return
+    for row, blob in enumerate(blobs):
+        out[row] = unpack_vector(blob, dim)
+
+
 def unpack_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     """Many BLOBs as one (len(blobs), dim) float32 matrix; one join and one copy when all are alike."""
     if not blobs:

@@ -46,29 +46,45 @@ class Link:
 
 
 def close_pairs(new: Sequence[Ref], new_vectors: np.ndarray, pool: Sequence[Ref], pool_vectors: np.ndarray,
-                *, min_similarity: float = RELATED, per_insight: int = 10, block: int = 128) -> list[Pair]:
+                *, min_similarity: float = RELATED, per_insight: int = 10, block: int = 1024,
+                pool_episodes: np.ndarray | None = None, block_bytes: int = 64 * 1024 * 1024) -> list[Pair]:
     """Pairs of a new insight and any insight in `pool` (stored ones, and the new ones too when they were
     added to it) from different episodes with cosine >= `min_similarity`: the closest `per_insight` per
     new insight, closest first. Vectors are unit rows.
 
-    A threshold join, not a top-k search: one matrix product per block of new insights, then only the
-    scores above the threshold are looked at (a few per row), so 2,000 new against 100,000 stored costs
-    the product and one comparison pass."""
-    pool_episodes = np.fromiter((ref.episode_id for ref in pool), dtype=np.int64, count=len(pool))
+    A threshold join, not a top-k search: the scores are computed in tiles of up to `block` new rows by as
+    many pool rows as fit in `block_bytes`, and only the scores above the threshold (a few per row) are
+    kept. The tiles bound memory however large the pool grows (128 new rows against a million stored at
+    once would be 512 MB of scores), and the pool is read once per `block` new rows, not once per few rows,
+    which at a million stored is what the time goes to. `pool_episodes` (the pool's episode ids as an
+    array) saves reading them from a million refs on every call."""
+    if pool_episodes is None:
+        pool_episodes = np.fromiter((ref.episode_id for ref in pool), dtype=np.int64, count=len(pool))
     new_episodes = np.fromiter((ref.episode_id for ref in new), dtype=np.int64, count=len(new))
+    rows_per = max(1, min(block, len(new)))
+    cols_per = max(1, block_bytes // (4 * rows_per))
+    found_rows, found_cols, found_scores = [], [], []
+    for col_start in range(0, len(pool), cols_per):
+        tile = pool_vectors[col_start:col_start + cols_per]
+        for row_start in range(0, len(new), rows_per):
+            scores = new_vectors[row_start:row_start + rows_per] @ tile.T
+            rows, cols = np.nonzero(scores >= min_similarity)
+            found = scores[rows, cols]
+            rows, cols = rows + row_start, cols + col_start
+            keep = new_episodes[rows] != pool_episodes[cols]  # never within one episode
+            found_rows.append(rows[keep])
+            found_cols.append(cols[keep])
+            found_scores.append(found[keep])
+    if not found_rows:
+        return []
+    rows, cols, found = np.concatenate(found_rows), np.concatenate(found_cols), np.concatenate(found_scores)
+    order = np.lexsort((cols, -found, rows))  # by row, closest first within a row
+    rows, cols, found = rows[order], cols[order], found[order]
+    top = (np.arange(len(rows)) - np.searchsorted(rows, rows)) < per_insight  # position within its row
     pairs: dict[tuple[int, int], Pair] = {}
-    for start in range(0, len(new), block):
-        scores = new_vectors[start:start + block] @ pool_vectors.T
-        rows, cols = np.nonzero(scores >= min_similarity)
-        keep = new_episodes[start + rows] != pool_episodes[cols]  # never within one episode
-        rows, cols = rows[keep], cols[keep]
-        found = scores[rows, cols]
-        order = np.lexsort((-found, rows))  # by row, closest first within a row
-        rows, cols, found = rows[order], cols[order], found[order]
-        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
-        for row, col, score in zip(rows[rank < per_insight], cols[rank < per_insight], found[rank < per_insight]):
-            first, second = sorted((new[start + row], pool[col]), key=lambda r: r.insight_id)
-            pairs[(first.insight_id, second.insight_id)] = Pair(first, second, round(float(score), 4))
+    for row, col, score in zip(rows[top], cols[top], found[top]):
+        first, second = sorted((new[row], pool[col]), key=lambda r: r.insight_id)
+        pairs[(first.insight_id, second.insight_id)] = Pair(first, second, round(float(score), 4))
     return sorted(pairs.values(), key=lambda p: (-p.similarity, p.first.insight_id, p.second.insight_id))
 
 

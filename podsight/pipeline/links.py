@@ -4,22 +4,26 @@ The insights stage stores each claim's embedding; this stage embeds only what is
 before, or of another embedding model). An insight counts as new until `linked_model` names the current
 model; the mark and the insight's links are written in one transaction, so a crash leaves it new and the
 next run links it (links are unique per pair, so a rerun adds nothing twice). Stored vectors are read
-once per run and kept in memory (a year of insights is about 150 MB as float32); texts are read only for
-the pairs the language model judges. The model starts only when some pair is close enough to judge.
+once per run and kept in memory (a year of insights is about 150 MB as float32) in one matrix allocated
+at its final size (stored + new) and filled page by page, so a million stored insights cost their 1.5 GB
+once, not twice over while a grown copy is made; texts are read only for the pairs the language model
+judges. The model starts only when some pair is close enough to judge.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 
 import numpy as np
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
+from podsight.embed.index import unpack_into
 from podsight.links import JUDGE_FROM, Link, Pair, PairJudge, Ref, classify, close_pairs
 from podsight.llm import open_llm
 from podsight.store.db import Store
@@ -28,6 +32,7 @@ from podsight.store.models import InsightLink, InsightRow, utcnow
 log = logging.getLogger("podsight.pipeline")
 
 BATCH = 512  # new insights embedded and linked per transaction
+PAGE = 5_000  # stored vectors read per page: ~4 MB of float16 BLOBs in flight while the matrix fills
 
 
 def link_insights(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
@@ -35,7 +40,7 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
     embedder = embedder or load_embedder(settings.embed_model)
     with store.session() as session:
         todo = list(session.scalars(select(InsightRow.id).where(_not_linked(embedder)).order_by(InsightRow.id)))
-        pool = _Pool.load(session, embedder) if todo else None
+        pool = _Pool.load(session, embedder, extra=len(todo)) if todo else None
     counts = {"linked": 0, "links": 0, "judged": 0}
     if not todo:
         return counts
@@ -62,43 +67,95 @@ def _has_vector(embedder: Embedder):
     return InsightRow.embedding.is_not(None) & (InsightRow.embed_model == embedder.name)
 
 
-class _Pool:
-    """Every insight linked with this model: refs (ids only, texts are read when needed) and one float32
-    matrix that grows as batches are linked."""
+class _Refs(Sequence):
+    """The pool's insights as Refs (ids only, texts are read when needed), made on access from two int64
+    arrays: a million Ref objects would cost ~200 MB more than the 16 MB of arrays."""
 
-    def __init__(self, refs: list[Ref], vectors: np.ndarray):
-        self.refs = refs
-        self._vectors = vectors
-        self.size = len(refs)
+    def __init__(self, pool: _Pool):
+        self.pool = pool
+
+    def __len__(self) -> int:
+        return self.pool.size
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        if not -len(self) <= position < len(self):
+            raise IndexError(position)
+        position %= len(self)
+        return Ref(int(self.pool.ids[position]), int(self.pool.episodes[position]), "", "")
+
+
+class _Pool:
+    """Every insight linked with this model: ids, episode ids and one float32 matrix of their vectors,
+    allocated once with room for the run's new insights, so adding a batch copies nothing."""
+
+    def __init__(self, capacity: int, dim: int):
+        self._vectors = np.empty((capacity, dim), np.float32)
+        self._ids = np.empty(capacity, np.int64)
+        self._episodes = np.empty(capacity, np.int64)
+        self.size = 0
 
     @property
     def vectors(self) -> np.ndarray:
         return self._vectors[:self.size]
 
-    @classmethod
-    def load(cls, session: Session, embedder: Embedder) -> _Pool:
-        rows = session.execute(
-            select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding)
-            .where(_has_vector(embedder), InsightRow.linked_model == embedder.name)
-        ).all()
-        return cls([Ref(r.id, r.episode_id, "", "") for r in rows], unpack_vectors([r.embedding for r in rows], embedder.dim))
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[:self.size]
 
-    def add(self, refs: list[Ref], vectors: np.ndarray) -> None:
-        if self.size + len(vectors) > len(self._vectors):  # grow by doubling: no copy per batch
-            grown = np.empty((max(2 * len(self._vectors), self.size + len(vectors)), vectors.shape[1]), np.float32)
-            grown[:self.size] = self._vectors[:self.size]
-            self._vectors = grown
-        self._vectors[self.size:self.size + len(vectors)] = vectors
-        self.refs += refs
-        self.size += len(vectors)
+    @property
+    def episodes(self) -> np.ndarray:
+        return self._episodes[:self.size]
+
+    @property
+    def refs(self) -> _Refs:
+        return _Refs(self)
+
+    @classmethod
+    def load(cls, session: Session, embedder: Embedder, extra: int = 0) -> _Pool:
+        """The stored vectors, read `PAGE` rows at a time into a matrix sized for them and `extra` more."""
+        linked = (_has_vector(embedder), InsightRow.linked_model == embedder.name)
+        count = session.scalar(select(func.count()).select_from(InsightRow).where(*linked)) or 0
+        pool = cls(count + extra, embedder.dim)
+        rows = session.execute(select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding).where(*linked)
+                               .execution_options(yield_per=PAGE))
+        for page in rows.partitions(PAGE):
+            pool._reserve(pool.size + len(page))  # only if rows were linked between the count and the read
+            end = pool.size + len(page)
+            unpack_into(pool._vectors[pool.size:end], [r.embedding for r in page], embedder.dim)
+            pool._ids[pool.size:end] = [r.id for r in page]
+            pool._episodes[pool.size:end] = [r.episode_id for r in page]
+            pool.size = end
+        return pool
+
+    def add(self, ids: list[int], episodes: list[int], vectors: np.ndarray) -> None:
+        self._reserve(self.size + len(vectors))
+        end = self.size + len(vectors)
+        self._vectors[self.size:end] = vectors
+        self._ids[self.size:end] = ids
+        self._episodes[self.size:end] = episodes
+        self.size = end
+
+    def _reserve(self, size: int) -> None:
+        """Room for `size` rows; the load sized the matrix for the whole run, so this copies only when
+        insights were linked by someone else meanwhile."""
+        if size <= len(self._vectors):
+            return
+        capacity = max(size, len(self._vectors) + len(self._vectors) // 4)
+        for name in ("_vectors", "_ids", "_episodes"):
+            old = getattr(self, name)
+            grown = np.empty((capacity, *old.shape[1:]), old.dtype)
+            grown[:self.size] = old[:self.size]
+            setattr(self, name, grown)
 
 
 def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
     rows = list(session.scalars(select(InsightRow).where(InsightRow.id.in_(ids)).order_by(InsightRow.id)))
     vectors = _vectors_of(rows, embedder)
     refs = [Ref(row.id, row.episode_id, row.claim, row.quote) for row in rows]
-    pool.add([replace(ref, claim="", quote="") for ref in refs], vectors)  # so new insights pair up too
-    pairs = close_pairs(refs, vectors, pool.refs, pool.vectors)
+    pool.add([row.id for row in rows], [row.episode_id for row in rows], vectors)  # so new insights pair up too
+    pairs = close_pairs(refs, vectors, pool.refs, pool.vectors, pool_episodes=pool.episodes)
     budget = settings.link_judge_pairs - (judge.calls if judge else 0)
     links = classify(_with_texts(session, pairs, budget), judge, budget=budget)
     for row in rows:

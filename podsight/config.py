@@ -50,6 +50,9 @@ class Settings(BaseModel):
     backoff_max_hours: float = Field(48.0, gt=0, description="Cap on the wait after repeated feed errors.")
     poll_interval_minutes: float = Field(60.0, gt=0, description="Wait between two checks of a healthy feed.")
     backfill_episodes: int = Field(3, ge=0, description="On a feed's first scan, process only its newest N.")
+    max_new_episodes_per_scan: int = Field(20, ge=1, description="Per feed and scan, queue at most the newest N new "
+                                           "episodes; the rest are recorded as back catalogue (a feed that "
+                                           "rotates its GUIDs cannot flood the pipeline).")
     max_episode_age_days: float = Field(7.0, gt=0, description="Older episodes are recorded but not processed.")
     max_attempts: int = Field(5, ge=1, description="Tries per episode stage before it is marked failed.")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from podsight.errors import PodsightError
 from podsight.feeds.opml import OpmlFeed, build_opml, parse_opml
+from podsight.feeds.poll import check_feed_url
 from podsight.http import fetch, make_client
 from podsight.store.models import Feed
 from podsight.store.queries import add_feed, get_feed
@@ -24,8 +25,9 @@ app = typer.Typer(help="Follow podcasts: add feeds, import and export OPML, list
 @app.command("add")
 def add(ctx: typer.Context, urls: list[str] = typer.Argument(..., help="RSS or Atom feed URL(s).")) -> None:
     """Follow one or more feeds. They are fetched on the next `podsight run`."""
+    checked = [check_feed_url(url) for url in urls]  # a malformed URL adds nothing, not even the good ones
     with state(ctx).store.session() as session:
-        for url in urls:
+        for url in checked:
             feed, created = add_feed(session, url)
             console.print(f"{'Added' if created else 'Already following'} [bold]{feed.url}[/] (id {feed.id})")
 

@@ -16,6 +16,9 @@ def show(data: dict, as_json: bool) -> None:
         states = ", ".join(f"{k} {v}" for k, v in sorted(f["episodes"].items()))
         table.add_row(f["title"] or f["url"], f["status"], str(f["consecutive_errors"]), f["last_error"] or "", states)
     console.print(table)
+    for f in data["feeds"]:
+        if f.get("held_back"):
+            show_held_back(f)
     console.print("Episodes: " + ", ".join(f"{k} {v}" for k, v in data["episodes"].items()))
     for p in data["episode_errors"]:
         console.print(f"[yellow]episode {p['episode_id']}[/] {p['title']} ({p['state']}, {p['attempts']} tries): {p['error']}")
@@ -26,6 +29,16 @@ def show(data: dict, as_json: bool) -> None:
             console.print(f"[dim]    - {reason}[/]")
     show_deliveries(data["deliveries"])
     console.print(f"{data['subscribers']} subscriber(s), {data['digests']} digest(s)")
+
+
+def show_held_back(feed: dict) -> None:
+    """A feed whose last capped scan found more new episodes than `max_new_episodes_per_scan`."""
+    held = feed["held_back"]
+    more = f" ({held['total']} in {held['scans']} scans)" if held["scans"] > 1 else ""
+    console.print(f"[yellow]feed {feed['id']}[/] {escape(feed['title'] or feed['url'])}: hit the cap of new episodes "
+                  f"per scan on {held['at'].isoformat(timespec='minutes')}: {held['episodes']} held back as back "
+                  f"catalogue{more}; raise max_new_episodes_per_scan if that is real, else the feed may be "
+                  "rotating its GUIDs", highlight=False)
 
 
 def show_deliveries(report: dict) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from podsight.errors import PodsightError
+from podsight.feeds.poll import check_feed_url
 
 logger = logging.getLogger("podsight.feeds")
 
@@ -87,7 +88,16 @@ def _xml_url(outline: etree._Element) -> str | None:
 
 
 def _normalise_url(raw: str) -> str | None:
-    """An http(s) URL, mapping app schemes such as itpc:// and feed:// to http://; None when unusable."""
+    """An http(s) URL, mapping app schemes such as itpc:// and feed:// to http://; None when unusable
+    (including a malformed one such as http://[::1/feed, which no fetch could ever send)."""
+    try:
+        url = _with_http_scheme(raw)
+        return check_feed_url(url) if url else None
+    except (ValueError, PodsightError):
+        return None
+
+
+def _with_http_scheme(raw: str) -> str | None:
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme in _APP_SCHEMES:

@@ -1,4 +1,5 @@
-"""Parse RSS 2.0 (+ iTunes, Podcasting 2.0) and Atom feeds into `ParsedFeed` records, with lxml.
+"""Parse RSS (0.90, 0.91-2.0, 1.0/RDF; + iTunes, Podcasting 2.0) and Atom (1.0, 0.3) feeds into
+`ParsedFeed` records, with lxml.
 
 lxml reads a 5 MB feed in milliseconds where feedparser takes seconds (see bench/feeds.py). The parser is
 locked down: entities are never resolved and nothing is fetched, so XXE and "billion laughs" documents
@@ -11,6 +12,7 @@ import email.utils
 import html
 import html.entities
 import logging
+import math
 import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -32,12 +34,17 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 RSS1 = "{http://purl.org/rss/1.0/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 # Namespace URIs that publishers really use for the same thing, mapped to the canonical one.
 _NS_ALIASES = {
     "{https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md}": PODCAST,
     "{http://podcastindex.org/namespace/1.0}": PODCAST,
     "{https://www.itunes.com/dtds/podcast-1.0.dtd}": ITUNES,
-    "{http://purl.org/rss/1.0/}": "",  # RSS 1.0 (RDF) items read like RSS 2.0 ones
+    RSS1: "",  # RSS 1.0 (RDF) items read like RSS 2.0 ones
+    "{http://my.netscape.com/rdf/simple/0.9/}": "",  # RSS 0.90 (RDF): the same shape as 1.0
+    "{http://backend.userland.com/rss2}": "",  # RSS 2.0 with a default namespace on <rss>
+    "{http://backend.userland.com/rss}": "",
+    "{http://purl.org/atom/ns#}": ATOM,  # Atom 0.3: Atom 1.0 with older names for some fields (see _atom_entry)
 }
 
 Children = dict[str, list[etree._Element]]
@@ -47,7 +54,7 @@ def parse_feed(content: bytes, url: str) -> ParsedFeed:
     """Parse a feed document fetched from `url` (used to resolve relative links and in messages)."""
     root = _parse_xml(content, url)
     tag = _canonical(root.tag) if isinstance(root.tag, str) else ""
-    if tag == "rss" or tag == "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF":
+    if tag == "rss" or tag == RDF + "RDF":
         return _parse_rss(root, url)
     if tag == ATOM + "feed":
         return _parse_atom(root, url)
@@ -177,9 +184,7 @@ def _text(children: Children, *tags: str) -> str | None:
 
 
 def _parse_rss(root: etree._Element, url: str) -> ParsedFeed:
-    channel = root.find("channel")
-    if channel is None:
-        channel = root.find(RSS1 + "channel")
+    channel = next((el for el in root if isinstance(el.tag, str) and _canonical(el.tag) == "channel"), None)
     if channel is None:
         raise FeedParseError(f"{url} is an RSS document without a <channel>: no feed in it")
     ch = _children(channel)
@@ -202,10 +207,10 @@ def _rss_item(item: etree._Element, url: str) -> ParsedEpisode:
     ch = _children(item)
     audio_url, audio_type, audio_bytes = _enclosure(ch.get("enclosure", []) + ch.get(MEDIA + "content", []), url)
     return ParsedEpisode(
-        guid=_text(ch, "guid", DC + "identifier"),
+        guid=_text(ch, "guid", DC + "identifier") or (item.get(RDF + "about") or "").strip() or None,
         title=_plain(_text(ch, "title", ITUNES + "title")),
         link=_url(url, _text(ch, "link")),
-        published=parse_date(_text(ch, "pubDate", DC + "date", "published")),
+        published=_first_date(ch, "pubDate", DC + "date", "published"),
         audio_url=audio_url,
         audio_type=audio_type,
         audio_bytes=audio_bytes,
@@ -235,7 +240,7 @@ def _parse_atom(root: etree._Element, url: str) -> ParsedFeed:
     return ParsedFeed(
         title=_plain(_text(ch, ATOM + "title")),
         link=_atom_link(ch, url, "alternate"),
-        description=_plain(_text(ch, ATOM + "subtitle", ITUNES + "summary")),
+        description=_plain(_text(ch, ATOM + "subtitle", ATOM + "tagline", ITUNES + "summary")),
         language=root.get("{http://www.w3.org/XML/1998/namespace}lang"),
         image_url=_url(url, _attr(ch, ITUNES + "image", "href") or _text(ch, ATOM + "logo", ATOM + "icon")),
         author=_text(_children(ch[ATOM + "author"][0]), ATOM + "name") if ATOM + "author" in ch else None,
@@ -252,7 +257,9 @@ def _atom_entry(entry: etree._Element, url: str) -> ParsedEpisode:
         guid=_text(ch, ATOM + "id"),
         title=_plain(_text(ch, ATOM + "title")),
         link=_atom_link(ch, url, "alternate"),
-        published=parse_date(_text(ch, ATOM + "published", ATOM + "updated")),
+        # issued / created / modified: Atom 0.3's names for published / updated
+        published=_first_date(ch, ATOM + "published", ATOM + "issued", ATOM + "created", ATOM + "updated",
+                              ATOM + "modified"),
         audio_url=audio_url,
         audio_type=audio_type,
         audio_bytes=audio_bytes,
@@ -326,8 +333,12 @@ def _int(value: str | None) -> int | None:
     return number if number > 0 else None
 
 
+MAX_DURATION_S = 31 * 24 * 3600  # longer is junk (or "inf"), never a real episode
+
+
 def parse_duration(value: str | None) -> float | None:
-    """Seconds from "HH:MM:SS", "MM:SS", "3600" or "3600.5"; None when it is missing or junk."""
+    """Seconds from "HH:MM:SS", "MM:SS", "3600" or "3600.5"; None when it is missing or junk ("inf", "nan",
+    negative, or longer than a month): the episode keeps its other fields."""
     if not value:
         return None
     parts = value.strip().split(":")
@@ -335,12 +346,12 @@ def parse_duration(value: str | None) -> float | None:
         numbers = [float(part) for part in parts]
     except ValueError:
         return None
-    if len(numbers) > 3 or any(n < 0 for n in numbers):
+    if len(numbers) > 3 or not all(math.isfinite(n) and n >= 0 for n in numbers):
         return None
     seconds = 0.0
     for number in numbers:
         seconds = seconds * 60 + number
-    return seconds
+    return seconds if seconds <= MAX_DURATION_S else None
 
 
 _MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
@@ -349,7 +360,24 @@ _COMMON_RFC822 = re.compile(
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """A UTC datetime from an RFC 822 or ISO 8601 date; naive dates are taken as UTC; junk gives None."""
+    """A UTC datetime from an RFC 822 or ISO 8601 date; naive dates are taken as UTC; junk gives None, and so
+    does a date that does not fit in a datetime once moved to UTC (01 Jan 0001 00:00 +0100)."""
+    try:
+        return _parse_date(value)
+    except (OverflowError, ValueError, TypeError, IndexError):
+        return None
+
+
+def _first_date(ch: Children, *tags: str) -> datetime | None:
+    """The first of `tags` that holds a usable date (a junk pubDate does not hide a good dc:date)."""
+    for tag in tags:
+        when = parse_date(_text(ch, tag))
+        if when is not None:
+            return when
+    return None
+
+
+def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     fast = _COMMON_RFC822.fullmatch(value.strip())

@@ -1,8 +1,9 @@
 """Poll many feeds at once: conditional GET, per-host limits, one result per feed whatever happens.
 
-`poll_feeds` computes and returns; it never touches the store. The runner saves each `PollResult`
-(new validators, a moved URL, a gone feed, the error shown to the user) and schedules the next poll,
-using `next_retry_delay` after errors.
+`poll_feeds` computes and returns; it never touches the store. The runner takes each `PollResult` as it
+arrives from `iter_poll_results` and saves it (new validators, a moved URL, a gone feed, the error shown
+to the user, the episodes) before the next one, so a scan holds only the feeds waiting to be stored, never
+all of them; it schedules the next poll, using `next_retry_delay` after errors.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -20,7 +23,8 @@ import httpx
 from podsight.errors import FetchError, PodsightError
 from podsight.feeds.parse import parse_feed
 from podsight.feeds.shards import poll_in_processes
-from podsight.http import FETCH_DEADLINE_S, FetchResult, FetchStatusError, HostClients, HostLimiter, fetch
+from podsight.http import (FETCH_DEADLINE_S, FetchResult, FetchStatusError, HostClients, HostLimiter, _valid_url,
+                           fetch)
 from podsight.records import ParsedFeed
 
 logger = logging.getLogger("podsight.feeds")
@@ -29,6 +33,18 @@ FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9,
 Outcome = Literal["updated", "not_modified", "moved", "gone", "error"]
 PROCESS_POOL_MIN_FEEDS = 50  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
+
+
+def check_feed_url(url: str) -> str:
+    """`url` stripped when it can be polled; a PodsightError naming the problem otherwise (no scheme, not
+    http(s), no host, an unclosed IPv6 bracket such as http://[::1/feed, a port out of range)."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        raise PodsightError(f"{url!r} is not an http(s) URL: give the address of the RSS or Atom feed")
+    try:
+        return _valid_url(url)
+    except FetchError as exc:
+        raise PodsightError(f"{exc}: check the address of the RSS or Atom feed") from None
 
 
 @dataclass(frozen=True)
@@ -79,33 +95,100 @@ async def poll_feeds(
     """Poll every feed concurrently; results come back in the order of `requests`.
 
     Each feed's fetch, redirects included, must finish within `deadline_s` seconds (time queued for a
-    host or concurrency slot does not count). `on_result` is called as each feed finishes (for progress
-    bars). A failing feed never stops the others.
+    host or concurrency slot does not count). Unless `allow_private` (the `allow_private_addresses`
+    setting), no fetch may connect to a loopback, private or link-local address. `on_result` is called as
+    each feed finishes (for progress bars). A failing feed never stops the others.
     """
     requests = list(requests)
+    results: list = [None] * len(requests)
+
+    def keep(position: int, result: PollResult) -> None:
+        results[position] = result
+        _report(on_result, result)
+
+    await poll_each(requests, keep, user_agent=user_agent, timeout_s=timeout_s, max_bytes=max_bytes,
+                    per_host_limit=per_host_limit, max_concurrency=max_concurrency, max_redirects=max_redirects,
+                    deadline_s=deadline_s, allow_private=allow_private)
+    return results
+
+
+async def poll_each(
+    requests: Sequence[PollRequest],
+    deliver: Callable[[int, PollResult], None],
+    *,
+    user_agent: str,
+    timeout_s: float,
+    max_bytes: int,
+    per_host_limit: int,
+    max_concurrency: int,
+    max_redirects: int,
+    deadline_s: float = FETCH_DEADLINE_S,
+    allow_private: bool = False,
+) -> None:
+    """`poll_feeds` without the list: `deliver(position, result)` gets each result as its feed finishes
+    and nothing is kept here, so a result is freed as soon as the receiver is done with it."""
     limiter = HostLimiter(per_host_limit)
     gate = asyncio.Semaphore(max_concurrency)
 
-    async def poll_one(request: PollRequest, clients: HostClients) -> PollResult:
+    async def poll_one(position: int, request: PollRequest, clients: HostClients) -> None:
         async with limiter.slot(request.url), gate:  # host slot first: a queued host must not hold a global slot
             fetched = await _fetch_safely(clients.for_url(request.url), request, max_bytes, max_redirects, deadline_s)
         result = fetched if isinstance(fetched, PollResult) else await _parse_safely(request, fetched)
-        _report(on_result, result)
-        return result
+        deliver(position, result)
 
     async with HostClients(user_agent, timeout_s, per_host_limit, allow_private=allow_private) as clients:
-        return list(await asyncio.gather(*(poll_one(request, clients) for request in requests)))
+        await asyncio.gather(*(poll_one(position, request, clients) for position, request in enumerate(requests)))
 
 
 def poll_feeds_sync(requests: Iterable[PollRequest], *, on_result: Callable[[PollResult], None] | None = None,
                     **options) -> list[PollResult]:
-    """`poll_feeds` for synchronous callers (CLI, cron); takes the same keyword options. A big scan on a
-    machine with several cores is split by host across worker processes (`podsight.feeds.shards`)."""
+    """`poll_feeds` for synchronous callers; takes the same keyword options. A big scan on a machine with
+    several cores is split by host across worker processes (`podsight.feeds.shards`)."""
     requests = list(requests)
+    results: list = [None] * len(requests)
+
+    def keep(position: int, result: PollResult) -> None:
+        results[position] = result
+        _report(on_result, result)
+
+    _poll_each_sync(requests, keep, options)
+    return results
+
+
+def iter_poll_results(requests: Iterable[PollRequest], **options) -> Iterator[PollResult]:
+    """Each feed's result as soon as it is polled (in no particular order), for a caller that stores each
+    before taking the next: the scan. Polling runs in a background thread (and worker processes for a
+    big scan), so storing a big feed never stalls the fetches in flight. Takes `poll_feeds`' options."""
+    requests = list(requests)
+    arrived: queue.SimpleQueue = queue.SimpleQueue()
+    finished = object()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _poll_each_sync(requests, lambda _position, result: arrived.put(result), options)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            failure.append(exc)
+        finally:
+            arrived.put(finished)
+
+    threading.Thread(target=work, name="podsight-poll", daemon=True).start()
+    while True:
+        result = arrived.get()
+        if result is finished:
+            break
+        yield result
+        del result  # not held while waiting for the next: the caller has stored it
+    if failure:
+        raise failure[0]
+
+
+def _poll_each_sync(requests: list[PollRequest], deliver: Callable[[int, PollResult], None], options: dict) -> None:
     workers = min(_usable_cores(), MAX_WORKERS)
     if len(requests) < PROCESS_POOL_MIN_FEEDS or workers < 2:
-        return asyncio.run(poll_feeds(requests, on_result=on_result, **options))
-    return poll_in_processes(requests, workers, options, on_result, _worker_lost)
+        asyncio.run(poll_each(requests, deliver, **options))
+    else:
+        poll_in_processes(requests, workers, options, deliver, _worker_lost)
 
 
 def _usable_cores() -> int:

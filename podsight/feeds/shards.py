@@ -25,29 +25,45 @@ _WAIT_S = 1.0  # how often the parent checks that its workers are alive while it
 
 
 def group_by_host(requests: Sequence, groups: int) -> list[list[int]]:
-    """Request positions split into `groups` lists, each host wholly in one, balanced by feed count."""
+    """Request positions split into `groups` lists, each host wholly in one, balanced by feed count. A URL
+    too broken to have a host (http://[::1/feed) goes with the others like it: its fetch says why."""
     by_host: dict[str, list[int]] = {}
     for position, request in enumerate(requests):
-        by_host.setdefault(urlsplit(request.url).netloc.lower(), []).append(position)
+        by_host.setdefault(_netloc(request.url), []).append(position)
     shards: list[list[int]] = [[] for _ in range(groups)]
     for positions in sorted(by_host.values(), key=len, reverse=True):  # biggest hosts first: even shards
         min(shards, key=len).extend(positions)
     return [shard for shard in shards if shard]
 
 
-def poll_in_processes(requests: Sequence, workers: int, options: dict,
-                      on_result: Callable | None, error_result: Callable) -> list:
-    """`poll_feeds` over `requests` split `workers` ways: this process polls one share itself while
+def _netloc(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""
+
+
+def poll_in_processes(requests: Sequence, workers: int, options: dict, deliver: Callable,
+                      error_result: Callable) -> None:
+    """`poll_each` over `requests` split `workers` ways: this process polls one share itself while
     `workers - 1` worker processes poll the others (so the scan starts at once, while they boot).
-    Results come back in request order. A worker that dies leaves `error_result(request, message)` for
-    each of its feeds not yet done."""
-    from podsight.feeds.poll import poll_feeds
+    `deliver(position, result)` gets each result as it arrives, from this thread or a collector thread
+    (never two at once); nothing is kept here. A worker that dies leaves `error_result(request, message)`
+    for each of its feeds not yet done."""
+    from podsight.feeds.poll import poll_each
 
     context = multiprocessing.get_context("forkserver")  # not fork: the caller may have threads running
     # Workers fork from a server that has already imported the poller (httpx, lxml): each starts in
     # milliseconds instead of re-importing for a third of a second.
     context.set_forkserver_preload(["podsight.feeds.poll"])
-    results: list = [None] * len(requests)
+    done: list = [None] * len(requests)  # True once delivered
+    lock = threading.Lock()
+
+    def deliver_once(position: int, result) -> None:
+        with lock:
+            done[position] = True
+            deliver(position, result)
+
     channel = context.Queue()
     options = {**options, "max_concurrency": max(1, options["max_concurrency"] // workers)}
     own, *others = group_by_host(requests, workers)
@@ -58,20 +74,19 @@ def poll_in_processes(requests: Sequence, workers: int, options: dict,
         process.start()
         processes.append(process)
     # A thread drains the workers' results while this process polls: a full pipe would stall them.
-    collector = threading.Thread(target=_collect, args=(channel, processes, results, on_result), daemon=True)
+    collector = threading.Thread(target=_collect, args=(channel, processes, done, deliver_once), daemon=True)
     collector.start()
-    for position, result in zip(own, asyncio.run(poll_feeds([requests[p] for p in own], on_result=on_result, **options))):
-        results[position] = result
+    asyncio.run(poll_each([requests[p] for p in own], lambda i, result: deliver_once(own[i], result), **options))
     collector.join()
-    for position, result in enumerate(results):
-        if result is None:  # its worker died (killed, out of memory) before finishing this feed
-            results[position] = error_result(requests[position], "the scan worker for this host stopped unexpectedly")
-            if on_result:
-                on_result(results[position])
-    return results
+    for position, finished in enumerate(done):
+        if not finished:  # its worker died (killed, out of memory) before finishing this feed
+            deliver_once(position, error_result(requests[position], "the scan worker for this host stopped unexpectedly"))
 
 
-def _collect(channel, processes, results: list, on_result: Callable | None) -> None:
+def _collect(channel, processes, done: list, on_result: Callable | None) -> None:
+    """Hand each worker's results to `on_result(position, result)` (which marks `done[position]`) until
+    every worker has said it is done or has died; `done[position]` stays None for a feed whose worker died
+    before sending it."""
     running = len(processes)
     while running:
         try:
@@ -84,25 +99,22 @@ def _collect(channel, processes, results: list, on_result: Callable | None) -> N
             running -= 1
             continue
         position, result = message
-        results[position] = result
         if on_result:
-            on_result(result)
+            on_result(position, result)
+        else:
+            done[position] = True
     for process in processes:
         process.join(timeout=5)
 
 
 def _worker(work: list, options: dict, channel) -> None:
     """One process: poll its hosts' feeds (parsing in threads), send each result as it comes."""
-    from podsight.feeds.poll import poll_feeds
+    from podsight.feeds.poll import poll_each
 
-    waiting: dict[tuple[int, str], list[int]] = {}
-    for position, request in work:
-        waiting.setdefault((request.feed_id, request.url), []).append(position)
-
-    def send(result) -> None:
-        channel.put((waiting[(result.feed_id, result.url)].pop(0), result))
+    def send(index: int, result) -> None:
+        channel.put((work[index][0], result))
 
     try:
-        asyncio.run(poll_feeds([request for _, request in work], on_result=send, **options))
+        asyncio.run(poll_each([request for _, request in work], send, **options))
     finally:
         channel.put(_DONE)

@@ -9,14 +9,34 @@ from podsight.store.queries import EPISODE_STATES, episode_counts
 
 
 def feed_health(session) -> list[dict]:
-    """Every followed feed with its health and its episodes per state (`feeds list`, `status`)."""
+    """Every followed feed with its health and its episodes per state (`feeds list`, `status`), and
+    `held_back`: None, or when a scan last found more new episodes than `max_new_episodes_per_scan`."""
     counts = episode_counts(session)
+    held_back = held_back_report(session)
     return [
         {"id": f.id, "url": f.url, "title": f.title, "status": f.status, "consecutive_errors": f.consecutive_errors,
          "last_error": f.last_error, "last_checked_at": f.last_checked_at, "last_ok_at": f.last_ok_at,
-         "next_check_at": f.next_check_at, "episodes": counts.get(f.id, {})}
+         "next_check_at": f.next_check_at, "episodes": counts.get(f.id, {}), "held_back": held_back.get(f.id)}
         for f in session.scalars(select(Feed).order_by(Feed.id))
     ]
+
+
+def held_back_report(session) -> dict[int, dict]:
+    """Per feed that hit the per-scan cap: {"at": the last scan that did, "episodes": how many it held back
+    as back catalogue, "scans": how many scans hit it, "total": episodes held back in all}. The scan marks
+    those episodes (`podsight.pipeline.scan.HELD_BACK`) and gives them the scan's time as first_seen_at."""
+    marked = Episode.extraction["held_back"].as_string().is_not(None)
+    rows = session.execute(select(Episode.feed_id, Episode.first_seen_at, func.count())
+                           .where(Episode.state == "skipped", marked)
+                           .group_by(Episode.feed_id, Episode.first_seen_at))
+    report: dict[int, dict] = {}
+    for feed_id, at, n in rows:
+        entry = report.setdefault(feed_id, {"at": at, "episodes": n, "scans": 0, "total": 0})
+        if at > entry["at"]:
+            entry["at"], entry["episodes"] = at, n
+        entry["scans"] += 1
+        entry["total"] += n
+    return report
 
 
 def status_report(session) -> dict:
@@ -26,7 +46,7 @@ def status_report(session) -> dict:
         {"episode_id": e.id, "title": e.title, "state": e.state, "attempts": e.attempts, "error": e.last_error}
         for e in session.scalars(select(Episode).where(Episode.last_error.is_not(None)).order_by(Episode.id))
     ]
-    dropped = session.scalars(select(Episode).where(Episode.extraction.is_not(None)))
+    dropped = session.scalars(select(Episode).where(Episode.extraction.is_not(None), Episode.state != "skipped"))
     notes = [
         {"episode_id": e.id, "title": e.title, **{k: e.extraction.get(k) for k in ("insights", "dropped", "chunks_skipped")}}
         for e in dropped if e.extraction.get("dropped") or e.extraction.get("chunks_skipped")

@@ -188,3 +188,16 @@ def test_an_empty_transcript_asks_nothing():
     llm = ScriptedLLM(claim_for)
     report = extract_passages([], llm)
     assert report.insights == () and llm.calls == []
+
+
+def test_a_failed_claim_gives_way_to_the_next_passage_in_line():
+    def copies_the_best(passage: str) -> dict:
+        if "bottleneck" in passage:  # the most salient passage: the model copies it, which the checks drop
+            return {"claim": passage.split(". ")[1] + ".", "kind": "claim"}
+        return claim_for(passage)
+
+    llm = ScriptedLLM(copies_the_best)
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    assert len(llm.calls) == 2 and report.chunks == 2
+    assert len(report.insights) == 1 and "idle" in report.insights[0].claim
+    assert any("copies the transcript" in why for why in report.dropped)

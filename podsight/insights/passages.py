@@ -26,7 +26,7 @@ from podsight.insights.extract import PIECE_WORDS, claim_problem
 from podsight.insights.faithful import faithfulness_problems, speaker_as_subject, strip_attribution
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
-from podsight.insights.select import Embed, Passage, choose_passages
+from podsight.insights.select import RESERVE, Embed, Passage, budget, choose_passages
 from podsight.insights.sponsor import skip_mask
 from podsight.llm.base import LLM, Usage
 from podsight.records import ExtractionReport, Insight, Segment
@@ -55,6 +55,7 @@ class _Tally:
     kept: list[Insight] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    calls: int = 0
     spent: Usage = Usage()
     cost: Usage = Usage()
 
@@ -75,21 +76,26 @@ def extract_passages(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractionReport:
     """Verified insights from the episode's most salient passages, best first (`importance` is the
-    passage's rank by salience, 1.0 for the best). An unreachable model (LLMError) propagates."""
+    passage's rank by salience, 1.0 for the best): `limit` of them (default: `select.budget` of the
+    episode's length), asking about the next passage in line when a claim fails the checks, up to RESERVE
+    passages per insight. An unreachable model (LLMError) propagates."""
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
-    chosen = choose_passages(pieces, skip, embed, limit)
+    wanted = budget(pieces[-1].end - pieces[0].start) if limit is None and pieces else limit or 0
+    chosen = choose_passages(pieces, skip, embed, None if limit is None else RESERVE * limit)
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()
     for rank, passage in enumerate(chosen):
+        if len(tally.kept) >= wanted:
+            break  # enough: the passages left are less salient than every one kept
         answer = _ask(llm, passage, tally)
         if answer is not None:
             _accept(answer, passage, pieces, finder, known, _importance(rank, len(chosen)), llm.name, tally)
         if progress:
             progress(rank + 1, len(chosen))
     return ExtractionReport(
-        insights=tuple(tally.kept), chunks=len(chosen), chunks_skipped=tuple(tally.skipped),
+        insights=tuple(tally.kept), chunks=tally.calls, chunks_skipped=tuple(tally.skipped),
         dropped=tuple(tally.dropped), tokens_in=tally.spent.prompt_tokens, tokens_out=tally.spent.completion_tokens,
         prompt_tokens=tally.cost.prompt_tokens, reused_prompt_tokens=tally.cost.reused_prompt_tokens,
         completion_tokens=tally.cost.completion_tokens,
@@ -102,6 +108,7 @@ def _importance(rank: int, count: int) -> float:
 
 
 def _ask(llm: LLM, passage: Passage, tally: _Tally) -> PassageAnswer | None:
+    tally.calls += 1
     try:
         answer, usage = llm.complete(passage_messages(passage), PassageAnswer, max_tokens=160)
     except LLMOutputError as error:

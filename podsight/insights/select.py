@@ -36,6 +36,7 @@ MIN_GAP_S = 90.0  # two chosen passages closer than this are one moment
 SAME_IDEA_COSINE = 0.8  # two chosen passages this close in meaning are one idea
 MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 minutes ...
 MIN_INSIGHTS, MAX_INSIGHTS = 2, 12  # ... within these bounds
+RESERVE = 2  # passages chosen per insight wanted: the model writes a usable claim about half the time
 
 WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
            "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0}
@@ -157,14 +158,15 @@ def budget(duration_s: float) -> int:
 
 def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embed | None = None,
                     limit: int | None = None) -> list[Passage]:
-    """The most salient passages, best first, at most `limit` (default: `budget` of the episode's length),
-    only those above the episode's average, and never two of the same moment or idea."""
+    """The most salient passages, best first, at most `limit` (default: RESERVE x `budget` of the episode's
+    length, so that a passage whose claim fails the checks can give way to the next), only those above the
+    episode's average, and never two of the same moment or idea."""
     passages = candidate_passages(pieces, skip)
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None
     scored = score_passages(passages, host_of(pieces), vectors)
-    limit = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
+    limit = RESERVE * budget(pieces[-1].end - pieces[0].start) if limit is None else limit
     order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
     chosen: list[int] = []
     for i in order:

@@ -116,11 +116,18 @@ def test_the_budget_follows_the_length_within_bounds():
 
 
 def test_two_passages_of_one_moment_are_not_both_chosen():
-    segments = [Segment(0, 30, "word " * 60, GUEST), Segment(30, 60, "other " * 60, HOST),
-                Segment(60, 90, "again " * 60, GUEST)]
-    chosen = choose_passages(segments, [False] * 3, limit=3)
-    starts = sorted(p.start_s for p in chosen)
-    assert all(b - a >= 90 for a, b in zip(starts, starts[1:]))
+    """In an hour, passages under 90 s apart are one moment; in a 4-minute episode, under 12 s."""
+    def turns(starts: list[float]) -> list[Segment]:
+        words = ["solar", "wind", "tides", "grids", "rivers", "coal"]
+        return [Segment(t, t + 10, f"{words[n % 6]} because " * 20 + "?" * (n % 2), GUEST if n % 2 == 0 else HOST)
+                for n, t in enumerate(starts)]
+
+    hour = turns([0, 30, 60, 1200, 1230, 3600])
+    starts = sorted(p.start_s for p in choose_passages(hour, [False] * len(hour), limit=6))
+    assert len(starts) >= 2 and all(b - a >= 90 for a, b in zip(starts, starts[1:]))
+    short = turns([0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 230])
+    starts = sorted(p.start_s for p in choose_passages(short, [False] * len(short), limit=6))
+    assert len(starts) >= 3 and all(b - a >= 12 for a, b in zip(starts, starts[1:]))
 
 
 # --- writing and checking ---------------------------------------------------------------------------

@@ -33,11 +33,12 @@ from podsight.records import ExtractionReport, Insight, Segment
 
 log = logging.getLogger("podsight.insights")
 
-PASSAGE_PROMPT_VERSION = "passage-v1"
+PASSAGE_PROMPT_VERSION = "passage-v2"
 MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
 
 _SYSTEM = """You write one insight from a passage of a podcast, for a reader who never heard the show.
-- claim: the passage's main idea in 1-3 sentences, with its specifics (numbers, names, reasons). \
+- claim: the passage's main idea in 1-3 sentences of your own words, shorter than the passage, with its \
+specifics (numbers, names, reasons). \
 State the idea itself; never start with the speaker, "the speaker", he, she, they, we or this. \
 Keep every "not", "no" and "never" the passage uses. Say only what the passage says, in its language.
 - kind: claim, prediction, advice, data_point or story"""

@@ -32,7 +32,8 @@ import numpy as np
 from podsight.records import Segment
 
 MIN_WORDS, MAX_WORDS = 25, 140
-MIN_GAP_S = 90.0  # two chosen passages closer than this are one moment
+MIN_GAP_S = 90.0  # two chosen passages closer than this are one moment ...
+GAP_SHARE = 0.05  # ... or closer than this share of a short episode (a 4-minute one: 12 s)
 SAME_IDEA_COSINE = 0.8  # two chosen passages this close in meaning are one idea
 MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 minutes ...
 MIN_INSIGHTS, MAX_INSIGHTS = 2, 12  # ... within these bounds
@@ -168,16 +169,17 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     scored = score_passages(passages, host_of(pieces), vectors)
     limit = RESERVE * budget(pieces[-1].end - pieces[0].start) if limit is None else limit
     order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
+    gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))
     chosen: list[int] = []
     for i in order:
         if len(chosen) >= limit or scored[i].salience <= 0:
             break
-        if not any(_same_moment(scored[i], scored[j], vectors, i, j) for j in chosen):
+        if not any(_same_moment(scored[i], scored[j], vectors, i, j, gap) for j in chosen):
             chosen.append(i)
     return [scored[i] for i in chosen]
 
 
-def _same_moment(a: Passage, b: Passage, vectors: np.ndarray | None, i: int, j: int) -> bool:
-    if abs(a.start_s - b.start_s) < MIN_GAP_S:
+def _same_moment(a: Passage, b: Passage, vectors: np.ndarray | None, i: int, j: int, gap: float) -> bool:
+    if abs(a.start_s - b.start_s) < gap:
         return True
     return vectors is not None and float(vectors[i] @ vectors[j]) >= SAME_IDEA_COSINE

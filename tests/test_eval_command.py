@@ -119,7 +119,8 @@ def answer(request: dict) -> str:
         return json.dumps({"scores": [{"insight": n, "reason": "specific", "score": 4} for n in range(1, count + 1)]})
     number, text = max(LINE.findall(user), key=lambda found: len(found[1]))
     draft = {"line": int(number), "quote": text[:200], "speaker": None, "kind": "claim", "importance": 3,
-             "claim": f"Scripted test claim {number} concerns {max(text.split(), key=len)} and what follows from it.",
+             "claim": f"What follows from {max(re.findall(r'[a-z]{4,}', text.lower()), key=len)} is the point made "
+                      "here, as the longest line puts it.",
              "why": "It is the longest line."}
     return json.dumps({"insights": [draft]})
 
@@ -165,7 +166,9 @@ def test_eval_takes_the_passage_extractor_by_default(tmp_path, monkeypatch):
         result = CliRunner().invoke(app, ["--home", str(tmp_path / "home"), "eval", "--no-judge", "--limit", "2",
                                           "--json", str(tmp_path / "eval.json")])
     assert result.exit_code == 0, result.output
-    a = json.loads((tmp_path / "eval.json").read_text())["configs"][0]
+    a, b = json.loads((tmp_path / "eval.json").read_text())["configs"]
     assert a["extraction"] == "passages" and a["prompt"].startswith("passage-")
-    prompts = [r["json"]["messages"][-1]["content"] for r in fake.requests]
-    assert prompts and all(len(p.split()) <= 160 for p in prompts)  # one passage per call, not a chunk
+    assert b["extraction"] == "chunks"  # B: the other method, side by side
+    asked = [r["json"]["messages"] for r in fake.requests]
+    passages = [m[-1]["content"] for m in asked if "one insight from a passage" in m[0]["content"]]
+    assert passages and all(len(p.split()) <= 160 for p in passages)  # one passage per call, not a chunk

@@ -17,7 +17,8 @@ from podsight.eval.run import evaluate, report_json, tuned_novelty
 
 from .common import console, state
 
-DEFAULT_B = {"chunk_words": 700}  # bigger chunks: fewer prompts, the system prompt paid less often
+# B by default: the other extraction method beside passages; beside chunks, bigger chunks (fewer prompts).
+DEFAULT_B = {"passages": {"extraction": "chunks"}, "chunks": {"chunk_words": 700}}
 
 # Per-episode table: (JSON key, column heading). It must fit an 80-column terminal, so grounding, audio
 # minutes and tokens out are left to the JSON and the side-by-side table.
@@ -31,7 +32,7 @@ EPISODE_COLUMNS = (
 def eval_command(
     ctx: typer.Context,
     config_a: Path = typer.Option(None, "--a", help="TOML of settings for configuration A (default: current settings)."),
-    config_b: Path = typer.Option(None, "--b", help=f"TOML of settings for B (default: current settings with {DEFAULT_B})."),
+    config_b: Path = typer.Option(None, "--b", help="TOML of settings for B (default: the other extraction method; beside chunks, 700-word chunks)."),
     eval_dir: Path = typer.Option(DATA_DIR, "--dataset", "--set",
                                   help="Evaluation set folder in the devset format (default: the one shipped)."),
     episodes: str = typer.Option("", "--episodes", help="Only these episodes: comma-separated slugs."),
@@ -54,7 +55,7 @@ def eval_command(
     if check_only:
         return _print_episodes(eval_set, selected, eval_dir)
     embedder = load_embedder(base.embed_model)
-    configs = {"A": _variant(base, config_a, {}), "B": _variant(base, config_b, DEFAULT_B)}
+    configs = {"A": _variant(base, config_a, {}), "B": _variant(base, config_b, DEFAULT_B[base.extraction])}
     judge_settings = _judge_settings(base, judge_url, judge_model) if judge_flag else None
     results = []
     with console.status("evaluating") as status:

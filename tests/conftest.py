@@ -19,8 +19,10 @@ from podsight.store.db import Store  # noqa: E402
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # tests serve feeds, audio and webhooks on 127.0.0.1: they opt in to private addresses explicitly
-    return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret",
-                    allow_private_addresses=True)
+    # The fakes standing in for the model script chunk answers ({"insights": [...]}), so these tests take the
+    # chunk extractor; passage extraction (the default) has tests of its own (tests/test_insights_passages.py).
+    return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret", allow_private_addresses=True,
+                    extraction="chunks")
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ def world(tmp_path_factory):
     port = free_port()
     settings = Settings(home=tmp_path_factory.mktemp("browser") / "home", fetch_timeout_s=2.0,
                         secret_key="test-secret", base_url=f"http://127.0.0.1:{port}", smtp_host="127.0.0.1",
-                        smtp_security="none", allow_private_addresses=True)
+                        smtp_security="none", allow_private_addresses=True,
+                        extraction="chunks")  # the fake model below scripts chunk answers
     store, sink, routes = Store(settings.db_url), MailSink(), {}
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()

@@ -1,12 +1,18 @@
-"""Who speaks when, in a speech-to-text transcript: voices told apart by their sound, then named.
+"""Who speaks when, in a speech-to-text transcript: voices told apart by their pitch, then named.
 
 No neural diarization (that needs PyTorch and downloaded weights). Each Whisper segment gets a small voice
 vector: mean MFCCs (timbre) and median pitch, computed with numpy from the segment's samples
-while its window is still decoded (`voice_features`, so memory stays bounded). `cluster_voices` groups the
-segments with k-means and keeps the grouping only when the clusters are clearly apart (silhouette score
->= `MIN_SILHOUETTE`, measured: see tests/test_asr_speakers.py); otherwise every speaker stays None, because
-a wrong name is worse than none. `label_speakers` then names the clusters from the text and the feed's
-`podcast:person`s (`podsight.asr.speaker_names`).
+while its window is still decoded (`voice_features`, so memory stays bounded). `cluster_voices` splits the
+segments into pitch ranges and keeps the split only when the voices' typical pitches lie at least
+`MIN_PITCH_GAP` semitones apart; otherwise every speaker stays None, because a wrong name is worse than
+none. The rule is in absolute units on purpose: the k-means silhouette on standardised features used
+before scaled any within-voice variation up to unit spread, and one voice scored 0.00-0.46 against a
+threshold of 0.25 (on tiny.en and base, with Whisper's segment boundaries moved a little, as another CPU
+moves them). Timbre (MFCC means) did not separate voices reliably either: it follows what is said more
+than who says it. So two voices within about two semitones of each other (two men, two women) stay
+unlabelled; timbre only places the segments that have no clear pitch. Measured with bench/speakers.py.
+`label_speakers` then names the voices from the text and the feed's `podcast:person`s
+(`podsight.asr.speaker_names`).
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ logger = logging.getLogger("podsight.asr")
 FRAME, HOP, N_FFT, N_MELS, N_MFCC = 400, 160, 512, 40, 20  # 25 ms frames every 10 ms, like Whisper
 FEATURES = N_MFCC  # MFCC 1..19 means, then log pitch (MFCC spreads were tried: noisier, worse separation)
 PITCH_FRAME, MIN_F0, MAX_F0 = 640, 60.0, 400.0  # 40 ms: room for two periods of a 60 Hz voice
+YIN_DIP = 0.2  # a frame is periodic when its normalised difference dips under this (YIN's 0.1-0.2)
 MIN_VOICED_FRAMES = 30  # 0.3 s of speech-level frames, or the segment gets no vector (NaN row)
 MIN_SEGMENT_S = 1.0  # shorter segments are too noisy to cluster; they take their neighbours' label
 MIN_SEGMENTS = 4  # fewer clusterable segments than this: nothing is labelled
-# Measured on espeak-ng dialogues transcribed by tiny.en: two distinct voices score 0.30-0.45, one voice
-# 0.15-0.18, and two voices that differ only in accent 0.19 (clustered, they were only 61% right).
-MIN_SILHOUETTE = 0.25
-MIN_SHARE = 0.05  # a cluster with under 5% of the speech time is noise, not a speaker
-MAX_SILHOUETTE_POINTS = 1500  # the silhouette needs all pairwise distances: sample long episodes
+SEMITONES = 12 / np.log(2)  # a difference of log pitches, in semitones
+# Measured with bench/speakers.py (espeak-ng voices, tiny.en and base, beam 1 and 5, segment boundaries
+# perturbed as another CPU's Whisper might cut them, 1,144 one-voice cuts): one voice 0.00-2.29
+# semitones, two voices of different pitch 4.42-13.69; two voices within 2.5 semitones stay unlabelled.
+MIN_PITCH_GAP = 3.5
+MIN_SHARE = 0.15  # a group with under 15% of the speech time: stray segments of one voice, not a speaker
 
 
 def voice_features(samples: np.ndarray, segments: Sequence[Segment], offset_s: float = 0.0) -> np.ndarray:
@@ -93,133 +101,135 @@ def _dct_matrix() -> np.ndarray:
 
 
 def _median_log_pitch(audio: np.ndarray) -> float:
-    """Median log F0 over the clearly periodic 40 ms frames (autocorrelation peak), NaN when none is."""
-    frames = np.lib.stride_tricks.sliding_window_view(audio, PITCH_FRAME)[::2 * HOP]
+    """Median log F0 over the clearly periodic 40 ms frames, NaN when fewer than 5 are. The period is YIN's
+    (de Cheveigné & Kawahara 2002): the first lag whose normalised difference dips under `YIN_DIP`. The
+    autocorrelation peak used before jumped to a harmonic on low voices (364 Hz for an 85 Hz man), and one
+    such segment was enough to split a single voice in two."""
+    frames = np.lib.stride_tricks.sliding_window_view(audio.astype(np.float64), PITCH_FRAME)[::2 * HOP]
     frames = frames - frames.mean(axis=1, keepdims=True)
-    power = np.abs(np.fft.rfft(frames * np.hanning(PITCH_FRAME), 2 * PITCH_FRAME)) ** 2
-    autocorr = np.fft.irfft(power)[:, :PITCH_FRAME]
     shortest, longest = int(SAMPLE_RATE / MAX_F0), int(SAMPLE_RATE / MIN_F0)
-    energy = autocorr[:, 0] + 1e-12
-    lags = autocorr[:, shortest:longest].argmax(axis=1) + shortest
-    strength = autocorr[np.arange(len(frames)), lags] / energy
-    voiced = (strength > 0.5) & (energy > 0.05 * energy.max())
-    if voiced.sum() < 5:
+    width = PITCH_FRAME - longest  # the stretch compared with itself `lag` samples later
+    cross = np.fft.irfft(np.conj(np.fft.rfft(frames[:, :width], 2 * PITCH_FRAME))
+                         * np.fft.rfft(frames, 2 * PITCH_FRAME))[:, :longest + 1]
+    energy = np.cumsum(np.pad(frames**2, ((0, 0), (1, 0))), axis=1)
+    lags = np.arange(longest + 1)
+    difference = energy[:, [width]] + energy[:, lags + width] - energy[:, lags] - 2 * cross
+    difference = np.maximum(difference[:, 1:], 0.0)  # lags 1..longest
+    normalised = difference * lags[1:] / np.maximum(np.cumsum(difference, axis=1), 1e-12)
+    dips = _first_dips(normalised[:, shortest - 1:])  # from lag `shortest` on
+    periodic = (dips >= 0) & (energy[:, -1] > 0.05 * energy[:, -1].max())
+    if periodic.sum() < 5:
         return float("nan")
-    return float(np.median(np.log(SAMPLE_RATE / lags[voiced])))
+    return float(np.median(np.log(SAMPLE_RATE / (dips[periodic] + shortest))))
+
+
+def _first_dips(normalised: np.ndarray) -> np.ndarray:
+    """Per row, the first local minimum under `YIN_DIP` (the period, not a multiple of it), -1 if none."""
+    below = normalised < YIN_DIP
+    first = np.where(below.any(axis=1), below.argmax(axis=1), -1)
+    columns = np.arange(normalised.shape[1])
+    rising = np.append(normalised[:, 1:] >= normalised[:, :-1], np.ones((len(normalised), 1), bool), axis=1)
+    bottom = (rising & (columns >= first[:, None])).argmax(axis=1)  # walk down to the dip's bottom
+    return np.where(first >= 0, bottom, -1)
 
 
 def cluster_voices(features: np.ndarray, durations: Sequence[float], *, max_speakers: int = 2,
-                   min_silhouette: float = MIN_SILHOUETTE) -> tuple[list[int | None], float]:
-    """A cluster number per segment (0 = the voice heard first) and the silhouette score of the chosen
-    grouping. Everything is None when too few segments can be clustered or no grouping into 2 to
-    `max_speakers` voices scores `min_silhouette`; short or silent segments take their neighbours'."""
-    durations = np.asarray(durations, dtype=float)
-    features = _pitch_filled(np.asarray(features, dtype=float))
+                   min_gap: float = MIN_PITCH_GAP) -> tuple[list[int | None], float]:
+    """A voice number per segment (0 = the voice heard first) and the score of the chosen grouping: the
+    gap in semitones between neighbouring groups' typical pitches (the narrowest, with 3+ groups).
+    Everything is None when too few segments can be grouped or no grouping into 2 to `max_speakers`
+    voices, each with `MIN_SHARE` of the speech, has a gap of `min_gap`; short segments and segments
+    without a clear pitch take their neighbours' voice, or the one whose timbre they share."""
+    features, durations = np.asarray(features, dtype=float), np.asarray(durations, dtype=float)
     usable = np.isfinite(features).all(axis=1) & (durations >= MIN_SEGMENT_S)
     if usable.sum() < MIN_SEGMENTS or max_speakers < 2:
         return [None] * len(features), 0.0
-    points = _standardised(features[usable])
-    best_labels, best_score = None, -1.0
-    for k in range(2, min(max_speakers, int(usable.sum()) - 1) + 1):
-        labels = _kmeans(points, k)
-        shares = np.bincount(labels, weights=durations[usable], minlength=k) / durations[usable].sum()
-        score = silhouette(points, labels) if shares.min() >= MIN_SHARE else -1.0
-        if score > best_score:
-            best_labels, best_score = labels, score
-    logger.info("speaker clusters: silhouette %.2f (labelled from %.2f)", best_score, min_silhouette)
-    if best_labels is None or best_score < min_silhouette:
-        return [None] * len(features), max(best_score, 0.0)
-    return _fill_short(features, usable, best_labels, points), best_score
+    pitch, weights = features[usable, -1] * SEMITONES, durations[usable]
+    chosen, chosen_score, best_score = None, 0.0, 0.0
+    for k in range(2, min(max_speakers, int(usable.sum())) + 1):
+        groups = _pitch_groups(pitch, weights, k)
+        score = _narrowest_gap(pitch, weights, groups) if groups is not None else 0.0
+        best_score = max(best_score, score)
+        if score >= min_gap:  # the most voices that all stand apart (a third group would split a voice)
+            chosen, chosen_score = groups, score
+    score = chosen_score if chosen is not None else best_score
+    logger.info("speaker groups: pitch gap %.1f semitones (labelled from %.1f)", score, min_gap)
+    if chosen is None:
+        return [None] * len(features), score
+    return _fill_unusable(features, durations, usable, chosen), score
 
 
-def _pitch_filled(features: np.ndarray) -> np.ndarray:
-    """A segment with timbre but no clear pitch (whispered, noisy) takes the median pitch of the rest."""
-    pitch = features[:, -1]
-    known = np.isfinite(pitch) & np.isfinite(features[:, :-1]).all(axis=1)
-    if known.all():
-        return features
-    features = features.copy()
-    # No pitch anywhere (noisy audio): a constant column, so timbre alone decides.
-    fill = np.median(pitch[known]) if known.any() else 0.0
-    features[~known & np.isfinite(features[:, :-1]).all(axis=1), -1] = fill
-    return features
+def _pitch_groups(pitch: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray | None:
+    """Group numbers (0 = lowest) for `k` pitch ranges, each with `MIN_SHARE` of the weight, that leave
+    the least weighted spread around their means (1-D k-means, solved exactly over the sorted pitches);
+    None when no such grouping exists."""
+    order = np.argsort(pitch)
+    value, weight = pitch[order], weights[order]
+    total = np.concatenate([[0.0], np.cumsum(weight)])
+    first = np.concatenate([[0.0], np.cumsum(weight * value)])
+    second = np.concatenate([[0.0], np.cumsum(weight * value**2)])
+    n = len(value)
+    cost = np.full((k + 1, n + 1), np.inf)  # cost[m, j]: the first j pitches in m groups
+    cost[0, 0] = 0.0
+    back = np.zeros((k + 1, n + 1), dtype=int)
+    for m in range(1, k + 1):
+        for j in range(1, n + 1):
+            starts = np.arange(j)
+            mass = total[j] - total[starts]
+            spread = second[j] - second[starts] - (first[j] - first[starts]) ** 2 / np.maximum(mass, 1e-12)
+            spread[mass < MIN_SHARE * total[-1]] = np.inf  # a voice this rare is noise, not a speaker
+            candidates = cost[m - 1, starts] + spread
+            back[m, j] = int(candidates.argmin())
+            cost[m, j] = candidates[back[m, j]]
+    if not np.isfinite(cost[k, n]):
+        return None
+    groups, end = np.empty(n, dtype=int), n
+    for m in range(k, 0, -1):
+        groups[back[m, end]:end], end = m - 1, back[m, end]
+    labels = np.empty(n, dtype=int)
+    labels[order] = groups
+    return labels
 
 
-def _standardised(points: np.ndarray) -> np.ndarray:
-    """Each feature to zero mean and unit spread, so pitch (one number) and timbre weigh alike per value."""
-    spread = points.std(axis=0)
-    return (points - points.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
+def _narrowest_gap(pitch: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> float:
+    """Semitones between the typical pitches (time-weighted medians: a stray octave error does not move
+    them) of neighbouring groups, the narrowest such gap."""
+    typical = [_weighted_median(pitch[groups == g], weights[groups == g]) for g in range(groups.max() + 1)]
+    return float(np.diff(typical).min())
 
 
-def _kmeans(points: np.ndarray, k: int, *, restarts: int = 8, rounds: int = 50) -> np.ndarray:
-    """Lloyd's k-means with k-means++ seeding, the best of `restarts` (seeded: runs repeat exactly)."""
-    rng = np.random.default_rng(0)
-    best, best_inertia = np.zeros(len(points), dtype=int), np.inf
-    for _ in range(restarts):
-        centres = _seed_centres(points, k, rng)
-        for _ in range(rounds):
-            labels = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-            moved = np.array([points[labels == j].mean(axis=0) if (labels == j).any() else centres[j]
-                              for j in range(k)])
-            if np.allclose(moved, centres):
-                break
-            centres = moved
-        inertia = ((points - centres[labels]) ** 2).sum()
-        if inertia < best_inertia:
-            best, best_inertia = labels, inertia
-    return best
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def _seed_centres(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    centres = [points[rng.integers(len(points))]]
-    for _ in range(1, k):
-        distance = ((points[:, None, :] - np.array(centres)[None]) ** 2).sum(axis=2).min(axis=1)
-        total = distance.sum()
-        pick = rng.choice(len(points), p=distance / total) if total > 0 else rng.integers(len(points))
-        centres.append(points[pick])
-    return np.array(centres)
-
-
-def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette (-1..1): how much nearer each point is to its own cluster than to the next one.
-    Long episodes are sampled (evenly, so the result repeats) to keep the distance matrix small."""
-    if len(points) > MAX_SILHOUETTE_POINTS:
-        keep = np.linspace(0, len(points) - 1, MAX_SILHOUETTE_POINTS).astype(int)
-        points, labels = points[keep], labels[keep]
-    distances = np.sqrt(((points[:, None, :] - points[None]) ** 2).sum(axis=2))
-    clusters = np.unique(labels)
-    if len(clusters) < 2:
-        return 0.0
-    mean_to = np.stack([distances[:, labels == c].sum(axis=1) for c in clusters], axis=1)
-    sizes = np.array([(labels == c).sum() for c in clusters], dtype=float)
-    own = np.searchsorted(clusters, labels)
-    rows = np.arange(len(points))
-    a = mean_to[rows, own] / np.maximum(sizes[own] - 1, 1)
-    others = mean_to / sizes
-    others[rows, own] = np.inf
-    b = others.min(axis=1)
-    scores = np.where(sizes[own] > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
-    return float(scores.mean())
-
-
-def _fill_short(features: np.ndarray, usable: np.ndarray, labels: np.ndarray,
-                points: np.ndarray) -> list[int | None]:
-    """Clusters renumbered in order of first appearance; a short segment takes the label its neighbours
-    share, else the nearest cluster centre of its own voice (when it has one), else None."""
-    first_seen = list(dict.fromkeys(labels.tolist()))
+def _fill_unusable(features: np.ndarray, durations: np.ndarray, usable: np.ndarray,
+                   groups: np.ndarray) -> list[int | None]:
+    """Voices renumbered in order of first appearance. A segment left out of the grouping takes the voice
+    its neighbours share when it is short; when it is long (heard, but no clear pitch) or its neighbours
+    differ, the voice whose mean timbre and pitch are nearest its own (when it has sound), else None."""
+    first_seen = list(dict.fromkeys(groups.tolist()))
     full: list[int | None] = [None] * len(features)
-    for index, label in zip(np.flatnonzero(usable), labels):
-        full[index] = first_seen.index(int(label))
+    for index, group in zip(np.flatnonzero(usable), groups):
+        full[index] = first_seen.index(int(group))
     spread = features[usable].std(axis=0)
-    centres = [features[usable][labels == old].mean(axis=0) for old in first_seen]
+    spread = np.where(spread > 1e-9, spread, 1.0)
+    centres = np.array([features[usable][groups == old].mean(axis=0) for old in first_seen])
     for index in np.flatnonzero(~usable):
+        known = np.isfinite(features[index])
+        own = None
+        if known[:-1].all():  # timbre at least; pitch too when there is one
+            gaps = np.abs((features[index, known] - centres[:, known]) / spread[known]).sum(axis=1)
+            own = int(gaps.argmin())
         before = next((full[i] for i in range(index - 1, -1, -1) if usable[i]), None)
         after = next((full[i] for i in range(index + 1, len(full)) if usable[i]), None)
-        if before == after or before is None or after is None:
+        heard_but_unpitched = durations[index] >= MIN_SEGMENT_S and own is not None
+        between_two_voices = before != after and None not in (before, after)
+        if heard_but_unpitched or between_two_voices:
+            full[index] = own
+        else:
             full[index] = before if before is not None else after
-        elif np.isfinite(features[index]).all():
-            gaps = [np.abs((features[index] - c) / np.where(spread > 1e-9, spread, 1.0)).sum() for c in centres]
-            full[index] = int(np.argmin(gaps))
     return full
 
 

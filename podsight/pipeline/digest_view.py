@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from podsight.config import Settings
 from podsight.digest.render import timestamp_url
+from podsight.digest.sources import add_once
 from podsight.digest.tokens import seal, sign, unseal, verify
 from podsight.records import Digest, DigestItem, Source
 from podsight.store.models import DigestRow, InsightRow
@@ -52,10 +53,10 @@ def _source(insight: InsightRow, reason: str = "") -> Source:
 def _linked(session, insight_id: int) -> tuple[tuple[Source, ...], tuple[Source, ...]]:
     same, disputes = [], []
     for link, other in links_of(session, insight_id):
-        if link.kind == "corroborating" and len(same) < MAX_SOURCES:
-            same.append(_source(other))
-        elif link.kind == "contradicting" and len(disputes) < MAX_SOURCES:
-            disputes.append(_source(other, link.reason))
+        if link.kind == "corroborating":
+            add_once(same, _source(other), MAX_SOURCES)
+        elif link.kind == "contradicting":
+            add_once(disputes, _source(other, link.reason), MAX_SOURCES)
     return tuple(same), tuple(disputes)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from podsight.digest.render import timestamp_url
+from podsight.digest.sources import add_once
 from podsight.pipeline.digest_view import MAX_SOURCES
 from podsight.records import Digest, DigestItem, Source
 from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, InsightLink, InsightRow
@@ -74,8 +75,7 @@ def linked_sources(session: Session, insight_ids: list[int]) -> dict[int, tuple[
     for mine, kind, reason, speaker, quote, start_s, episode_title, audio_url, link, show_title, feed_url in rows:
         same, disputes = found.setdefault(mine, ([], []))
         bucket = same if kind == "corroborating" else disputes
-        if len(bucket) < MAX_SOURCES:
-            bucket.append(Source(show_title=show_title or feed_url, episode_title=episode_title, speaker=speaker,
-                                 quote=quote, url=timestamp_url(audio_url or link, start_s),
-                                 reason=reason if kind == "contradicting" else ""))
+        add_once(bucket, Source(show_title=show_title or feed_url, episode_title=episode_title, speaker=speaker,
+                                quote=quote, url=timestamp_url(audio_url or link, start_s),
+                                reason=reason if kind == "contradicting" else ""), MAX_SOURCES)
     return {mine: (tuple(same), tuple(disputes)) for mine, (same, disputes) in found.items()}

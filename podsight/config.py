@@ -86,6 +86,9 @@ class Settings(BaseModel):
     extraction: Literal["passages", "chunks"] = Field(
         "passages", description="passages: code chooses the moments and the model writes one claim per passage; "
         "chunks: the model reads the whole transcript in chunks and proposes ideas (earlier default).")
+    llm_chooses_passages: bool | None = Field(
+        None, description="Let the model re-order the code's candidate passages (a capable endpoint can judge; "
+        "the embedded 1.5B model cannot). Unset: on when llm_base_url is set.")
     chunk_words: int = Field(450, ge=100, description="Transcript words per extraction chunk.")
     chunk_overlap_words: int = Field(40, ge=0)
     insights_per_chunk: int = Field(2, ge=1, le=5)
@@ -139,6 +142,12 @@ class Settings(BaseModel):
     @property
     def digests_dir(self) -> Path:
         return self.home / "digests"
+
+    def model_chooses_passages(self) -> bool:
+        """Whether the model re-orders the candidate passages: as set, else only for an endpoint."""
+        if self.llm_chooses_passages is not None:
+            return self.llm_chooses_passages
+        return bool(self.llm_base_url)
 
     def signing_key(self) -> str:
         """The key for every token podsight signs or checks: `secret_key` when configured, else the one

@@ -7,15 +7,19 @@ model: these tests need exact answers); the embedded model is exercised by `pods
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 
 import pytest
+from fake_llm_server import FakeLLMServer
 from pydantic import BaseModel, ValidationError
 
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
 from podsight.insights.select import budget, candidate_passages, choose_passages, host_of, score_passages
 from podsight.llm.base import Usage
+from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
 from podsight.records import Segment
 
 HOST, GUEST = "Nadia Ferreira", "Tomasz Lindqvist"
@@ -208,3 +212,33 @@ def test_a_failed_claim_gives_way_to_the_next_passage_in_line():
     assert len(llm.calls) == 2 and report.chunks == 2
     assert len(report.insights) == 1 and "idle" in report.insights[0].claim
     assert any("copies the transcript" in why for why in report.dropped)
+
+
+# --- a capable endpoint chooses among the code's candidates ------------------------------------------
+
+def endpoint_answer(request: dict) -> str:
+    """FakeLLMServer (a named fake of a remote model server): picks the 'waiting' passage first, then
+    writes the claims."""
+    system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
+    if "numbered passages" in system:
+        numbers = {m.group(2): int(m.group(1)) for m in re.finditer(r"\[(\d+)\] [^:]+: (\w+)", user)}
+        return json.dumps({"picks": [numbers["Measure"], 99, numbers["Because"]]})  # 99: not a candidate
+    return json.dumps(claim_for(user))
+
+
+def test_a_capable_endpoint_reorders_the_candidates_and_the_checks_still_apply():
+    with FakeLLMServer([endpoint_answer] * 10) as fake:
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2, model_chooses=True)
+        choice = fake.requests[0]["json"]["messages"]
+    assert "Crateful" not in choice[-1]["content"]  # only the code's candidates are offered
+    assert report.insights[0].importance == 1.0 > report.insights[1].importance
+    assert "idle" in report.insights[0].claim  # the endpoint's first pick leads
+    assert "hand-offs between shifts" in report.insights[1].claim
+
+
+def test_an_unusable_choice_keeps_the_codes_order():
+    with FakeLLMServer(["not json", "still not json"] + [endpoint_answer] * 6) as fake:
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2, model_chooses=True)
+    assert len(report.insights) == 2 and "hand-offs between shifts" in report.insights[0].claim

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from podsight.errors import LLMOutputError
+from podsight.insights.choose import model_order
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS, claim_problem
 from podsight.insights.faithful import faithfulness_problems, speaker_as_subject, strip_attribution
@@ -74,12 +75,14 @@ def extract_passages(
     speakers_hint: Sequence[str] = (),
     embed: Embed | None = None,
     limit: int | None = None,
+    model_chooses: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractionReport:
     """Verified insights from the episode's most salient passages, best first (`importance` is the
     passage's rank by salience, 1.0 for the best): `limit` of them (default: `select.budget` of the
     episode's length), asking about the next passage in line when a claim fails the checks, up to RESERVE
-    passages per insight. An unreachable model (LLMError) propagates."""
+    passages per insight. With `model_chooses`, a capable model re-orders the code's candidates first
+    (`choose.model_order`). An unreachable model (LLMError) propagates."""
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
     wanted = budget(pieces[-1].end - pieces[0].start) if limit is None and pieces else limit or 0
@@ -87,6 +90,10 @@ def extract_passages(
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()
+    if model_chooses:
+        chosen, usage = model_order(llm, chosen, wanted)
+        tally.spent += usage.spent
+        tally.cost += usage
     for rank, passage in enumerate(chosen):
         if len(tally.kept) >= wanted:
             break  # enough: the passages left are less salient than every one kept

@@ -22,7 +22,8 @@ def _by_chunks(settings, segments: list[Segment], llm: LLM, *, speakers: Sequenc
 
 def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
                  progress) -> ExtractionReport:
-    return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, progress=progress)
+    return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, progress=progress,
+                            model_chooses=settings.model_chooses_passages())
 
 
 EXTRACTORS: dict[str, Extract] = {"passages": _by_passages, "chunks": _by_chunks}

@@ -10,7 +10,7 @@ from podsight.pipeline.progress import StageProgress
 from podsight.store.report import status_report
 
 from . import status as status_view
-from .common import console, print_json, state
+from .common import console, err_console, print_json, state
 
 config_app = typer.Typer(help="Show the settings in force.", no_args_is_help=True)
 
@@ -24,7 +24,8 @@ def run(
     """Scan feeds, fetch transcripts, extract insights, rank, deliver. Safe to run from cron:
     every stage skips work already done and a rerun never sends a digest twice."""
     st = state(ctx)
-    with StageProgress(console) as progress:
+    # Progress goes to stderr with --json, so stdout is the JSON alone (`podsight run --json | jq`).
+    with StageProgress(err_console if as_json else console) as progress:
         summary = run_pipeline(
             st.store, st.settings, stages=tuple(stage or STAGES), ignore_send_hour=now, progress=progress
         )
@@ -52,10 +53,27 @@ def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     settings = state(ctx).settings
     values = settings.redacted()
     values["database_url"] = settings.db_url if not settings.database_url else _redact_url(settings.db_url)
+    values["asr_cpu_choice"] = _asr_cpu_choice(settings)
     if as_json:
         return print_json(values)
     for name, value in values.items():
         console.print(f"[bold]{name}[/] = {value!r}", highlight=False)
+
+
+def _asr_cpu_choice(settings) -> str:
+    """What local speech-to-text runs with on this CPU, and why (`podsight.asr.cpu`); not a setting."""
+    if not settings.asr_enabled or settings.asr_base_url:
+        return "none (local speech-to-text not used)"
+    from podsight.asr import cpu
+
+    info, choice = cpu.choice_for_this_cpu()
+    flags = " ".join(info.relevant_flags()) or "none found"
+    text = (f"beam {settings.asr_beam_size} (asr_beam_size), {choice.describe()} "
+            f"[CPU: {info.model or 'unknown'}; flags {flags}; {info.cores} cores"
+            + (f"; ISA capped at {info.forced_isa}" if info.forced_isa else "") + "]")
+    if settings.asr_device == "cuda":
+        return "CUDA GPU: float16, one window at a time"
+    return ("on a CUDA GPU: float16; on CPU: " if settings.asr_device == "auto" else "") + text
 
 
 def _redact_url(url: str) -> str:

@@ -177,12 +177,14 @@ def test_the_speaker_and_the_passage_are_never_the_subject():
     def attributed(passage: str) -> dict:
         answer = claim_for(passage)
         prefix = "Speaker 2 suggests that " if "bottleneck" in passage else "The passage suggests that "
-        return {**answer, "claim": prefix + answer["claim"][0].lower() + answer["claim"][1:]}
+        filler = " The speaker emphasizes the importance of planning ahead."
+        return {**answer, "claim": prefix + answer["claim"][0].lower() + answer["claim"][1:] + filler}
 
     report = extract_passages(transcript(), ScriptedLLM(attributed), speakers_hint=(HOST, GUEST), limit=2)
     assert len(report.insights) == 2
     for insight in report.insights:
         assert not insight.claim.lower().startswith(("speaker", "the passage")), insight.claim
+        assert "emphasizes" not in insight.claim  # a trailing sentence about the speaker is not the idea
         assert insight.claim[0].isupper()
 
 

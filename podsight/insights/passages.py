@@ -24,7 +24,7 @@ from podsight.errors import LLMOutputError
 from podsight.insights.choose import model_order
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS, claim_problem
-from podsight.insights.faithful import faithfulness_problems, speaker_as_subject, strip_attribution
+from podsight.insights.faithful import faithfulness_problems, is_generic_why, speaker_as_subject, strip_attribution
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
 from podsight.insights.select import RESERVE, Embed, Passage, budget, choose_passages
@@ -152,9 +152,19 @@ _META_OPENING = re.compile(
     r"notes|shows|claims|highlights|emphasi[sz]es)(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
 
 
+# A sentence about the conversation rather than the idea ("The speaker emphasizes the importance of ...").
+_META_SENTENCE = re.compile(r"^(?:the |this |that )?(?:speaker|passage|excerpt|guest|host|insight|discussion|"
+                            r"conversation|episode)s?\b", re.IGNORECASE)
+
+
 def _without_meta_opening(claim: str) -> str:
+    """The claim without an opening about the passage, and without trailing sentences about the
+    conversation or generic "this highlights the importance of" filler."""
     rest = _META_OPENING.sub("", claim, count=1)
-    return rest[0].upper() + rest[1:] if rest != claim and rest else claim
+    claim = rest[0].upper() + rest[1:] if rest != claim and rest else claim
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", claim)
+    kept = sentences[:1] + [s for s in sentences[1:] if not _META_SENTENCE.match(s) and not is_generic_why(s)]
+    return " ".join(kept)
 
 
 def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, known: Sequence[str]) -> list[str]:

@@ -244,3 +244,16 @@ def test_an_unusable_choice_keeps_the_codes_order():
         llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
         report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2, model_chooses=True)
     assert len(report.insights) == 2 and "hand-offs between shifts" in report.insights[0].claim
+
+
+def test_a_quote_starts_and_ends_on_sentence_boundaries():
+    long_sentence = ("Pricing power is the ability to raise prices without losing customers, and most firms that "
+                     "raise prices and keep customers are spending goodwill they built for years rather than "
+                     "proving any lasting power over the market they sell into.")
+    segments = [Segment(0, 60, "So what is it really? " + long_sentence + " That is the whole test.", GUEST)]
+    llm = ScriptedLLM(lambda passage: {"claim": "Raising prices without losing customers often spends goodwill "
+                                                "built over years instead of proving lasting market power.",
+                                       "kind": "claim"})
+    report = extract_passages(segments, llm, limit=1)
+    assert len(report.insights) == 1
+    assert long_sentence in report.insights[0].quote  # the whole sentence, not the piece that matched best

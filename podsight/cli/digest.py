@@ -84,8 +84,9 @@ def resend(
 def print_digest(digest: Digest, why: bool = False) -> None:
     console.rule(f"[bold]podsight digest for {escape(digest.subscriber_email)}, {digest.day}")
     for n, item in enumerate(digest.items, 1):
+        matters = f"[italic]Why it matters:[/] {escape(item.why)}\n\n" if item.why else ""
         body = (
-            f"[bold]{escape(item.claim)}[/]\n\n[italic]Why it matters:[/] {escape(item.why)}\n\n"
+            f"[bold]{escape(item.claim)}[/]\n\n{matters}"
             f"“{escape(item.quote)}”\n  — {escape(item.speaker or 'unknown speaker')}, "
             f"{escape(item.show_title)}: {escape(item.episode_title)} at {format_timestamp(item.start_s)}"
         )

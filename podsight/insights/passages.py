@@ -36,6 +36,7 @@ log = logging.getLogger("podsight.insights")
 
 PASSAGE_PROMPT_VERSION = "passage-v2"
 MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
+QUOTE_SENTENCE_WORDS = 90  # a quote may grow to this to end on a sentence boundary
 
 _SYSTEM = """You write one insight from a passage of a podcast, for a reader who never heard the show.
 - claim: the passage's main idea in 1-3 sentences of your own words, shorter than the passage, with its \
@@ -133,7 +134,7 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     claim = _without_meta_opening(" ".join(answer.claim.split()))
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
-    first, last = quote_pieces(claim, pieces, passage)
+    first, last = whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage))
     quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
     problems = _problems(claim, passage, quote, finder, known)
     if problems:
@@ -191,6 +192,24 @@ def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tup
             if best_key is None or key > best_key:
                 best, best_key = (first, last), key
     return best
+
+
+def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, last: int) -> tuple[int, int]:
+    """The quote widened to whole sentences within the passage: a long sentence is cut into several pieces,
+    and a quote should not start or stop mid-sentence (up to QUOTE_SENTENCE_WORDS words)."""
+    def words(a: int, b: int) -> int:
+        return sum(len(pieces[i].text.split()) for i in range(a, b + 1))
+
+    while first > passage.first and not _ends_sentence(pieces[first - 1]) and \
+            words(first - 1, last) <= QUOTE_SENTENCE_WORDS:
+        first -= 1
+    while last < passage.last and not _ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
+        last += 1
+    return first, last
+
+
+def _ends_sentence(piece: Segment) -> bool:
+    return piece.text.rstrip().endswith((".", "?", "!", '"', "”", "。", "？", "！"))
 
 
 _STOP = frozenset("""a an the and or but if of to in on at for with by from as is are was were be been being it its

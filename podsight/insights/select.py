@@ -161,7 +161,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
                     limit: int | None = None) -> list[Passage]:
     """The most salient passages, best first, at most `limit` (default: RESERVE x `budget` of the episode's
     length, so that a passage whose claim fails the checks can give way to the next), only those above the
-    episode's average, and never two of the same moment or idea."""
+    episode's average (or at it: a lone candidate), and never two of the same moment or idea."""
     passages = candidate_passages(pieces, skip)
     if not passages:
         return []
@@ -172,7 +172,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))
     chosen: list[int] = []
     for i in order:
-        if len(chosen) >= limit or scored[i].salience <= 0:
+        if len(chosen) >= limit or scored[i].salience < 0:
             break
         if not any(_same_moment(scored[i], scored[j], vectors, i, j, gap) for j in chosen):
             chosen.append(i)

@@ -2,20 +2,28 @@
 
     .venv/bin/python bench/asr.py                 # a 10-minute recording, tiny.en and base
     .venv/bin/python bench/asr.py --minutes 3
-    .venv/bin/python bench/asr.py --minutes 180 --models whisper-tiny.en --runs podsight   # memory on 3 hours
+    .venv/bin/python bench/asr.py --minutes 180 --models whisper-tiny.en --runs default   # memory on 3 hours
+    .venv/bin/python bench/asr.py --isa AVX2      # the AVX2-only CPU class, on an AVX-512 machine
+    .venv/bin/python bench/asr.py --runs default,5-int8-1x2,5-float32-2x1,plain   # compare settings
 
 The recording is spoken by espeak-ng (Debian package) from the demo shows' scripts, so its exact words are
 known. Each configuration runs in its own process, so peak memory (ru_maxrss) is its own. Side by side, on
-the same audio and weights: real-time factor, CPU seconds per audio hour, peak RSS and word error rate for
+the same audio and weights: real-time factor, CPU seconds per audio hour, CPU seconds per wall second (2.0
+on 2 cores: both busy all through), peak RSS and word error rate for
 
-- podsight: `WhisperTranscriber` (int8, VAD, greedy, no previous-text conditioning, 20-minute windows);
+- podsight: `WhisperTranscriber` (VAD, no previous-text conditioning; beam, compute type, windows at once
+  and threads as configured or as `podsight.asr.cpu.choose` picks for this CPU);
 - plain: `WhisperModel(path).transcribe(audio)` with default settings (whole file, no VAD, no batching).
+
+It prints the CPU model, its relevant flags, the ISA forced (`--isa`) and the load average before each run:
+numbers from a busy machine are only good for comparisons within one invocation.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import shutil
 import subprocess
@@ -51,16 +59,31 @@ def speak(text: str, folder: Path) -> Path:
     return wav
 
 
-def run_podsight(model: str, audio: str, out, beam_size: int = 1) -> None:
+def run_podsight(model: str, audio: str, out, spec: str = "default") -> None:
+    """`spec`: "default" (podsight's settings: the configured beam, compute type and threads chosen for this
+    CPU), or BEAM[-COMPUTE[-WORKERSxTHREADS]] such as "1", "5-float32", "5-int8-1x2"."""
     from podsight.asr import load_transcriber
+    from podsight.config import Settings
 
-    transcriber = load_transcriber(model, ROOT / "var" / "bench-cache", device="cpu", beam_size=beam_size)
+    beam, compute_type, workers, threads = Settings().asr_beam_size, None, 0, 0
+    if spec != "default":
+        parts = spec.split("-")
+        beam = int(parts[0])
+        compute_type = parts[1] if len(parts) > 1 else None
+        if len(parts) > 2:
+            workers, threads = (int(n) for n in parts[2].split("x"))
+    transcriber = load_transcriber(model, ROOT / "var" / "bench-cache", device="cpu", beam_size=beam,
+                                   compute_type=compute_type, cpu_threads=threads)
+    if workers:
+        transcriber.workers = workers
     started, cpu = time.perf_counter(), time.process_time()
     result = transcriber.transcribe(Path(audio))
-    out.send((time.perf_counter() - started, time.process_time() - cpu, result.text, _peak_mb()))
+    options = result.options
+    out.send((time.perf_counter() - started, time.process_time() - cpu, result.text, _peak_mb(),
+              f"b{options['beam_size']} {options['compute_type']} {options['workers']}x{options['cpu_threads']}"))
 
 
-def run_plain(model: str, audio: str, out, _beam_size: int = 0) -> None:
+def run_plain(model: str, audio: str, out, _spec: str = "") -> None:
     from faster_whisper import WhisperModel
 
     from podsight.asr import resolve_whisper_model
@@ -69,31 +92,63 @@ def run_plain(model: str, audio: str, out, _beam_size: int = 0) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     segments, _info = WhisperModel(path).transcribe(audio)
     text = " ".join(segment.text for segment in segments)
-    out.send((time.perf_counter() - started, time.process_time() - cpu, text, _peak_mb()))
+    out.send((time.perf_counter() - started, time.process_time() - cpu, text, _peak_mb(), "b5 default 1x4"))
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process's own peak (Linux: KiB)
 
 
-def measure(target, model: str, audio: Path, beam_size: int) -> tuple[float, float, str, float]:
-    """(wall s, CPU s, text, peak RSS MB) of one configuration in a fresh process."""
+def measure(target, model: str, audio: Path, spec: str, env: dict[str, str]) -> tuple[float, float, str, float, str]:
+    """(wall s, CPU s, text, peak RSS MB, settings) of one configuration in a fresh process, started with
+    `env` added to this one's environment (the ISA caps: read when ctranslate2 and oneDNN load)."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=target, args=(model, str(audio), child, beam_size))
-    process.start()
-    wall, cpu, text, peak_mb = parent.recv()
+    process = context.Process(target=target, args=(model, str(audio), child, spec))
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        process.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    wall, cpu, text, peak_mb, settings = parent.recv()
     process.join()
-    return wall, cpu, text, peak_mb
+    return wall, cpu, text, peak_mb, settings
+
+
+def describe_cpu(isa: str | None) -> str:
+    from podsight.asr import cpu
+
+    raw = cpu.detect({})
+    env = cpu.isa_environment(isa) if isa else {}
+    seen = cpu.detect(env)
+    choice = cpu.choose(seen.flags, seen.cores)
+    lines = [f"CPU: {raw.model}, {raw.cores} usable cores; flags: {' '.join(raw.relevant_flags()) or 'none'}",
+             f"ISA forced: {isa or 'none'}" + (f" ({', '.join(f'{k}={v}' for k, v in env.items())}); "
+                                               f"flags as seen: {' '.join(seen.relevant_flags())}" if isa else ""),
+             "  (onnxruntime, which runs Silero VAD, has no such switch: VAD keeps the CPU's full ISA)",
+             f"class {choice.cpu_class}: default {choice.describe()}"]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--models", default="whisper-tiny.en,whisper-base")
-    parser.add_argument("--beam-sizes", default="1,5", help="podsight's beams to run (1: greedy, its default)")
-    parser.add_argument("--runs", default="podsight,plain", help="which to run (a 3-hour episode: --runs podsight)")
+    parser.add_argument("--runs", default="default,1,plain",
+                        help="comma-separated: default (podsight as configured), plain (the plain call), or "
+                             "BEAM[-COMPUTE[-WORKERSxTHREADS]] e.g. 1, 5-float32, 5-int8-1x2")
+    parser.add_argument("--isa", choices=("AVX2", "AVX512"), default=None,
+                        help="cap CTranslate2/oneDNN/MKL at this instruction set in every configuration's process")
     args = parser.parse_args()
+    from podsight.asr import cpu
+
+    env = cpu.isa_environment(args.isa) if args.isa else {}
+    print(describe_cpu(args.isa))
     with tempfile.TemporaryDirectory() as tmp:
         reference = script_words(args.minutes)
         audio = speak(reference, Path(tmp))
@@ -102,20 +157,23 @@ def main() -> None:
 
         seconds = probe_duration(audio)
         print(f"{seconds / 60:.1f} min of espeak-ng speech, {len(reference.split())} words\n")
-        print(f"{'model':<17}{'run':<12}{'x real time':>10}{'CPU s / audio h':>17}{'peak MB':>10}{'WER':>8}")
+        print(f"{'model':<16}{'run':<14}{'settings':<22}{'x real time':>11}{'CPU s/audio h':>14}{'CPU/wall':>9}"
+              f"{'peak MB':>8}{'WER':>7}{'vs plain':>9}  load avg (1 min) before")
         for model in args.models.split(","):
-            results = {}
-            runs = [(f"podsight b{beam}", run_podsight, int(beam)) for beam in args.beam_sizes.split(",")
-                    if "podsight" in args.runs.split(",")]
-            runs += [("plain", run_plain, 0)] if "plain" in args.runs.split(",") else []
-            for label, target, beam in runs:
-                wall, cpu, text, peak = measure(target, model, audio, beam)
-                results[label] = wall
-                print(f"{model:<17}{label:<12}{seconds / wall:>9.1f}x{cpu * 3600 / seconds:>17.0f}"
-                      f"{peak:>10.0f}{word_error_rate(reference, text):>8.3f}", flush=True)
-            for label in results:
-                if label != "plain" and "plain" in results:
-                    print(f"{'':<17}{label:<12}{results['plain'] / results[label]:>9.2f}x the plain call's speed")
+            rows, plain_wall = [], None
+            for spec in args.runs.split(","):
+                target = run_plain if spec == "plain" else run_podsight
+                load = os.getloadavg()[0]
+                wall, cpu_s, text, peak, settings = measure(target, model, audio, spec, env)
+                if spec == "plain":
+                    plain_wall = wall
+                rows.append((spec, settings, wall, cpu_s, peak, word_error_rate(reference, text), load))
+                print(f"{model:<16}{spec:<14}{settings:<22}{seconds / wall:>10.1f}x{cpu_s * 3600 / seconds:>14.0f}"
+                      f"{cpu_s / wall:>9.2f}{peak:>8.0f}{rows[-1][5]:>7.3f}{'':>9}  {load:.2f}", flush=True)
+            if plain_wall:
+                for spec, settings, wall, *_ in rows:
+                    if spec != "plain":
+                        print(f"{'':<16}{spec:<14}{settings:<22}{plain_wall / wall:>10.2f}x the plain call's speed")
             print()
 
 

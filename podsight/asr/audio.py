@@ -4,7 +4,8 @@
 HTTP Range request where the server allows it. `probe_duration` reads the container with PyAV (bundled
 FFmpeg, already a faster-whisper dependency) so empty, non-audio and truncated files fail with a clear
 `AudioError` before any model is loaded. `pcm_windows` decodes to 16 kHz mono a window at a time, so a
-three-hour episode never sits in memory whole (it would be about 700 MB as float32).
+three-hour episode never sits in memory whole (it would be about 700 MB as float32); `prefetched` runs it
+in a thread, one window ahead of the transcription.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import asyncio
 import gc
 import logging
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +290,68 @@ def pcm_windows(path: Path, *, window_s: float = 300.0, search_s: float = 10.0) 
             pending, pending_len, offset = [audio[cut:]], len(audio) - cut, offset + cut
     if pending_len:
         yield offset / SAMPLE_RATE, np.concatenate(pending)
+
+
+class prefetched(Iterator[Any]):  # noqa: N801 (used like a function)
+    """`items` produced by a background thread, up to `depth` ahead of the consumer: decoding the next
+    audio window overlaps with transcribing the current one. An exception in the producer is raised to
+    the consumer; `close()` (or garbage collection) stops the producer at its next item."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[Any], *, depth: int = 1):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(items,), name="podsight-decode", daemon=True)
+        self._thread.start()
+
+    def _produce(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if not self._put(("item", item)):
+                    return
+            self._put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer)
+            self._put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> prefetched:
+        return self
+
+    def __next__(self) -> Any:
+        if self._stop.is_set():
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == "item":
+            return value
+        self._stop.set()
+        if kind == "error":
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # drop what was decoded ahead, so the producer is not blocked on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=10)
+
+    def __del__(self) -> None:
+        self._stop.set()
 
 
 def _quiet_cut(tail: Any, frame: int) -> int:

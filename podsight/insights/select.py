@@ -3,7 +3,7 @@ gives every one a 5), so it only writes about the passages chosen here.
 
 A transcript becomes candidate passages: one speaker's consecutive sentences, 25-140 words, outside ads,
 housekeeping and introductions. Each passage gets a salience score from signals measured on real
-transcripts (`bench/select.py` prints the table on a labelled dataset):
+transcripts (`bench/choose_passages.py` prints the table on a labelled dataset):
 
 | signal | sign | why |
 | --- | --- | --- |

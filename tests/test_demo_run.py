@@ -23,7 +23,8 @@ from podsight.store.db import Store
 from podsight.store.models import DigestRow, Episode, Feed, InsightRow, Subscriber, TranscriptSegment
 from podsight.store.queries import add_subscriber, find_digest
 
-pytestmark = pytest.mark.slow
+# Slow: about 6 minutes on an idle 2-core machine (two real models); the limit leaves room for a busy one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 LEDGER_LINES = "/feeds/ledger-lines.xml"  # the audio-only show
 
 

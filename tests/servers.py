@@ -20,6 +20,7 @@ routes, with the request's body in `Request.body`.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -139,3 +140,56 @@ def serve(routes: dict[str, Route], log: list[Request] | None = None) -> Iterato
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- a raw TCP server that answers as slowly as it likes ------------------------------------------
+
+@contextmanager
+def serve_raw(talk: Callable[[socket.socket], None], host: str = "127.0.0.1") -> Iterator[str]:
+    """A bare TCP server on `host`: each connection is handed to `talk` in its own daemon thread, after
+    its request is read (the request's content does not matter to these servers)."""
+    listener = socket.create_server((host, 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=_talk_then_close, args=(talk, conn), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def _talk_then_close(talk: Callable[[socket.socket], None], conn: socket.socket) -> None:
+    with conn:
+        try:
+            conn.recv(65536)
+            talk(conn)
+        except OSError:
+            pass  # the client gave up: what a slow server's tests want
+
+
+def trickle(head: bytes, drip: bytes, every_s: float = 0.2, for_s: float = 30.0) -> Callable[[socket.socket], None]:
+    """Send `head`, then one byte of `drip` (repeated) every `every_s` seconds for `for_s`: never idle long
+    enough for a read timeout, never finished."""
+
+    def talk(conn: socket.socket) -> None:
+        conn.sendall(head)
+        end = time.monotonic() + for_s
+        for byte in (drip * 100_000)[: int(for_s / every_s)]:
+            if time.monotonic() > end:
+                return
+            conn.sendall(bytes([byte]))
+            time.sleep(every_s)
+
+    return talk

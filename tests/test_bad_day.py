@@ -16,8 +16,6 @@ llm_base_url or smtp_host, which the admin sets (podsight/config.py).
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -27,7 +25,7 @@ from email.utils import format_datetime
 
 import pytest
 from fake_llm_server import FakeLLMServer
-from servers import Request, Static, redirect, serve
+from servers import Request, Static, redirect, serve, serve_raw, trickle
 from sqlalchemy import select
 from test_pipeline_full import GROUNDED, NOW, TRANSCRIPT, answer
 from test_ssrf import PUBLIC_STAND_IN, serve_on
@@ -58,38 +56,8 @@ def compressed_zeros(n: int) -> bytes:
 def serve_trickle(host: str) -> Iterator[str]:
     """A raw TCP server on `host` that answers with a status line, then one header byte every 0.2 s for
     8 s: never idle long enough for the read timeout, far longer than the deadline."""
-    listener = socket.create_server((host, 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-
-    def converse(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                end = time.monotonic() + 8
-                while time.monotonic() < end and not stop.is_set():
-                    conn.sendall(b"X")
-                    time.sleep(0.2)
-            except OSError:
-                pass  # the client gave up: what this test wants
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=converse, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
+    with serve_raw(trickle(b"HTTP/1.1 200 OK\r\n", b"X", 0.2, 8.0), host) as base:
+        yield base
 
 
 def rss(title: str, items: list[tuple[str, str]]) -> str:

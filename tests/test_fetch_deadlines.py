@@ -6,15 +6,14 @@ worth of time, stored as that item's error, and everything else goes on. Real se
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from seeding import seed_insights, subscriber
-from servers import Static, serve
+from servers import Static, serve, serve_raw
+from servers import trickle as trickle_for
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -37,57 +36,14 @@ TRICKLE_FOR_S = 8.0  # long past the deadline, short enough that the code withou
 # --- a trickling server ---------------------------------------------------------------------------
 
 def trickle(head: bytes, drip: bytes, every_s: float = 0.2) -> Callable[[socket.socket], None]:
-    """Send `head`, then one byte of `drip` (repeated) every `every_s` seconds for TRICKLE_FOR_S."""
-
-    def talk(conn: socket.socket) -> None:
-        conn.sendall(head)
-        end = time.monotonic() + TRICKLE_FOR_S
-        for byte in drip * 1000:
-            if time.monotonic() > end:
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(every_s)
-
-    return talk
+    """The suite's trickling answer, for TRICKLE_FOR_S."""
+    return trickle_for(head, drip, every_s, TRICKLE_FOR_S)
 
 
 SLOW_FEED = trickle(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n",
                     b"<rss><channel><title>slow</title>")
 SLOW_HEADERS = trickle(b"HTTP/1.1 200 OK\r\n", b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n")
 SLOW_AUDIO = trickle(b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 1000000\r\n\r\n", b"\xff")
-
-
-@contextmanager
-def serve_raw(talk: Callable[[socket.socket], None]) -> Iterator[str]:
-    """A bare TCP server on 127.0.0.1: each connection is handed to `talk` in its own daemon thread."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-
-    def converse(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)  # the request; its content does not matter here
-            try:
-                talk(conn)
-            except OSError:
-                pass  # the client gave up: what these tests want
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=converse, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
 
 
 @pytest.fixture

@@ -7,18 +7,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from servers import Request, Static, redirect, serve
+from servers import Request, Static, redirect, serve, serve_raw, trickle
 
 from podsight.asr.audio import download_audio
 from podsight.errors import FetchError
@@ -130,56 +126,6 @@ def test_only_gzip_and_deflate_are_asked_for_and_other_codings_are_refused():
 
 
 # --- deadlines ------------------------------------------------------------------------------------
-
-@contextmanager
-def serve_raw(talk: Callable[[socket.socket], None]) -> Iterator[str]:
-    """A bare TCP server on 127.0.0.1: each connection is handed to `talk` in its own daemon thread."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=_talk_then_close, args=(talk, conn), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-
-
-def _talk_then_close(talk: Callable[[socket.socket], None], conn: socket.socket) -> None:
-    with conn:
-        conn.recv(65536)  # the request; its content does not matter here
-        try:
-            talk(conn)
-        except OSError:
-            pass  # the client gave up: what these tests want
-
-
-def trickle(head: bytes, drip: bytes, every_s: float = 0.2, for_s: float = 30.0) -> Callable[[socket.socket], None]:
-    """Send `head`, then one byte of `drip` (repeated) every `every_s` seconds: never idle long enough
-    for a read timeout, never finished."""
-
-    def talk(conn: socket.socket) -> None:
-        conn.sendall(head)
-        end = time.monotonic() + for_s
-        for byte in (drip * 100_000)[: int(for_s / every_s)]:
-            if time.monotonic() > end:
-                return
-            conn.sendall(bytes([byte]))
-            time.sleep(every_s)
-
-    return talk
-
 
 SLOW_HEADERS = trickle(b"HTTP/1.1 200 OK\r\n", b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n")
 SLOW_BODY = trickle(b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 1000000\r\n\r\n", b"\xff")

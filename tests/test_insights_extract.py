@@ -4,46 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from scripted_llm import ScriptedLLM
 
 from podsight.errors import LLMError, LLMOutputError
 from podsight.insights.chunk import chunk_segments
 from podsight.insights.extract import claim_problem, extract_insights
 from podsight.insights.ground import QuoteFinder
 from podsight.insights.prompts import PROMPT_VERSION
-from podsight.llm.base import Usage
 from podsight.records import Segment
 
 DATA = Path(__file__).parent / "data" / "insights"
-
-
-class ScriptedLLM:
-    """A fake standing in for a model, to get deterministic answers.
-
-    `respond(user_message)` returns the answer as a dict (validated against the schema the caller
-    passes, as a real backend does) or an exception to raise. Every call is recorded in `calls`.
-    """
-
-    name = "scripted-model"
-
-    def __init__(self, respond: Callable[[str], dict | Exception]):
-        self.respond = respond
-        self.calls: list[list[dict]] = []
-
-    def complete(self, messages: list[dict], schema: type[BaseModel], *, max_tokens: int = 512):
-        self.calls.append(messages)
-        answer = self.respond(messages[-1]["content"])
-        if isinstance(answer, Exception):
-            raise answer
-        try:
-            validated = schema.model_validate(answer)
-        except ValidationError as error:
-            raise LLMOutputError(f"answer does not match the schema: {error}") from error
-        return validated, Usage(prompt_tokens=sum(len(m["content"]) for m in messages) // 4, completion_tokens=60)
 
 
 def interview() -> list[Segment]:

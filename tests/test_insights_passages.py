@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 
 import pytest
 from fake_llm_server import FakeLLMServer
-from pydantic import BaseModel, ValidationError
+from scripted_llm import ScriptedLLM
 
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
-from podsight.insights.select import budget, candidate_passages, choose_passages, host_of, score_passages
-from podsight.llm.base import Usage
+from podsight.insights.select import (
+    budget,
+    candidate_passages,
+    choose_passages,
+    host_of,
+    score_passages,
+)
 from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
 from podsight.records import Segment
 
@@ -55,26 +59,6 @@ def transcript() -> list[Segment]:
         segments.append(Segment(clock, clock + length, text, speaker))
         clock += length + 100.0  # spread out, so that no two turns are the same moment
     return segments
-
-
-class ScriptedLLM:
-    """A fake standing in for a model: `respond(passage_text)` gives the answer dict or an exception."""
-
-    name = "scripted-model"
-
-    def __init__(self, respond: Callable[[str], dict | Exception]):
-        self.respond = respond
-        self.calls: list[list[dict]] = []
-
-    def complete(self, messages: list[dict], schema: type[BaseModel], *, max_tokens: int = 512):
-        self.calls.append(messages)
-        answer = self.respond(messages[-1]["content"])
-        if isinstance(answer, Exception):
-            raise answer
-        try:
-            return schema.model_validate(answer), Usage(prompt_tokens=100, completion_tokens=40)
-        except ValidationError as error:
-            raise LLMOutputError(str(error)) from error
 
 
 def claim_for(passage: str) -> dict:

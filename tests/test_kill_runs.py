@@ -392,7 +392,8 @@ def test_kill_9_at_random_points_then_a_rerun_finishes_with_nothing_twice(world:
         assert rc == 0, err[-2000:]
         mails = Counter(m["To"] for m in world.sink.messages)
         assert_consistent(home, mails)
-        assert stage_left_unfinished(home) == "done"
+        assert stage_left_unfinished(home) == "done", (triggers, out, rows(home, "SELECT subscriber_id, day FROM digests"),
+                                                       rows(home, "SELECT id, feed_id, state FROM episodes"))
         assert {s for (s,) in rows(home, "SELECT state FROM episodes")} == {"extracted"}
         assert len(rows(home, "SELECT 1 FROM insights")) == FEEDS * EPISODES
         digests = rows(home, "SELECT s.email, d.day FROM digests d JOIN subscribers s ON s.id = d.subscriber_id")

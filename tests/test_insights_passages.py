@@ -241,3 +241,26 @@ def test_a_quote_starts_and_ends_on_sentence_boundaries():
     report = extract_passages(segments, llm, limit=1)
     assert len(report.insights) == 1
     assert long_sentence in report.insights[0].quote  # the whole sentence, not the piece that matched best
+
+
+@pytest.mark.parametrize("claim, kept", [
+    ("The passage discusses why warehouse hand-offs matter more than robots.", None),  # describes, states nothing
+    ("The importance of measuring hand-offs before buying warehouse robots.", None),  # a noun phrase
+    ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts, and the firms",
+     None),  # cut off mid-sentence
+    ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. He also suggests that "
+     "firms fix the hand-offs first. Tomasz believes that the",
+     "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
+    ("Tomasz Lindqvist's passage suggests that warehouse robots rarely pay off because time is lost in "
+     "hand-offs between shifts.",
+     "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
+])
+def test_claims_that_describe_trail_off_or_talk_about_the_speaker(claim, kept):
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    claims = [i.claim for i in report.insights]
+    if kept is None:
+        assert claim not in claims and report.dropped
+    else:
+        assert claims[0] == kept

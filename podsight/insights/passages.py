@@ -148,14 +148,22 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
 
 # The model often opens with the passage itself ("The passage suggests that ..."): the idea follows.
 _META_OPENING = re.compile(
-    r"^(?:the |this )?(?:passage|excerpt|text|transcript|conversation|discussion|speaker)(?:'s)? "
+    r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'s )?(?:passage|excerpt|text|transcript|conversation|"
+    r"discussion|speaker)(?:'s)? "
     r"(?:(?:main |key |central )?(?:idea|point|argument|message|claim) is|suggests|says|states|argues|explains|"
     r"notes|shows|claims|highlights|emphasi[sz]es)(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
 
 
 # A sentence about the conversation rather than the idea ("The speaker emphasizes the importance of ...").
 _META_SENTENCE = re.compile(r"^(?:the |this |that )?(?:speaker|passage|excerpt|guest|host|insight|discussion|"
-                            r"conversation|episode)s?\b", re.IGNORECASE)
+                            r"conversation|episode)s?\b|^(?:he|she|they) (?:also |further )?[a-z]+s\b",
+                            re.IGNORECASE)
+# Not a statement: the passage described ("The passage discusses ...") or a bare noun phrase ("The importance
+# of ...").
+_NOT_A_STATEMENT = re.compile(r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'s )?(?:passage|excerpt|text|"
+                              r"transcript|conversation|discussion|speaker)(?:'s)? (?:discusses|describes|explores|"
+                              r"covers|talks about|is about|focuses on|reflects on)\b|^the (?:importance|significance|"
+                              r"value|power|role|need|challenges?|benefits?) of\b", re.IGNORECASE)
 
 
 def _without_meta_opening(claim: str) -> str:
@@ -165,12 +173,18 @@ def _without_meta_opening(claim: str) -> str:
     claim = rest[0].upper() + rest[1:] if rest != claim and rest else claim
     sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", claim)
     kept = sentences[:1] + [s for s in sentences[1:] if not _META_SENTENCE.match(s) and not is_generic_why(s)]
+    if len(kept) > 1 and not kept[-1].rstrip().endswith((".", "!", "?")):
+        kept = kept[:-1]  # the answer was cut off mid-sentence: keep what was finished
     return " ".join(kept)
 
 
 def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, known: Sequence[str]) -> list[str]:
     if speaker_as_subject(claim):
         return ["claim is about the speaker, not the idea"]
+    if _NOT_A_STATEMENT.match(claim):
+        return ["claim describes the passage instead of stating its idea"]
+    if not claim.rstrip().endswith((".", "!", "?", '"', "”")):
+        return ["claim was cut off mid-sentence"]
     standalone = claim_problem(claim, quote, finder)
     if standalone:
         return [standalone.split(":")[0]]

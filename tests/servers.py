@@ -193,3 +193,25 @@ def trickle(head: bytes, drip: bytes, every_s: float = 0.2, for_s: float = 30.0)
             time.sleep(every_s)
 
     return talk
+
+
+# --- the web app in real uvicorn -------------------------------------------------------------------
+
+@contextmanager
+def serving(app, port: int) -> Iterator[str]:
+    """`app` in real uvicorn on 127.0.0.1:`port` (uvicorn's defaults, as `podsight serve` runs it: X-Forwarded-For
+    trusted from 127.0.0.1 only); yields the base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

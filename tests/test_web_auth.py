@@ -4,27 +4,23 @@ real uvicorn on 127.0.0.1 with one admin-only test page (GET shows a form, POST 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from conftest import free_port
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
+from servers import serving
 from typer.testing import CliRunner
 
 from podsight.cli import app as cli_app
 from podsight.web import create_app
 from podsight.web.auth import (
     SESSION_COOKIE,
-    admin_gate,
     AuthError,
     LoginThrottle,
     LoginThrottled,
+    admin_gate,
     check_login,
     create_admin,
     csrf_input,
@@ -53,23 +49,6 @@ def _test_app(settings, store, changes: list[str]):
         return {"ok": True}
 
     return app
-
-
-@contextmanager
-def serving(app, port: int) -> Iterator[str]:
-    """`app` in real uvicorn on 127.0.0.1:`port`; yields the base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 @pytest.fixture
@@ -203,7 +182,9 @@ def test_session_cookie_is_secure_when_the_site_is_https(settings, store):
     settings.base_url = "https://podsight.example"
     with store.session() as session:
         create_admin(session, "ada", PASSWORD)
-    from fastapi.testclient import TestClient  # cookie flags only: no need for a real server here
+    from fastapi.testclient import (
+        TestClient,  # cookie flags only: no need for a real server here
+    )
 
     with TestClient(_test_app(settings, store, []), base_url="https://podsight.example",
                     follow_redirects=False) as client:

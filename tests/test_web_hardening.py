@@ -16,45 +16,25 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import httpx
 import pytest
-import uvicorn
 from conftest import free_port
 from seeding import seed_insights
+from servers import serving
 from sqlalchemy import select
 
 from podsight.digest.tokens import sign
 from podsight.pipeline.digest_view import unsubscribe_url, vote_url
 from podsight.store.models import Episode, Subscriber
 from podsight.store.queries import add_subscriber
-from podsight.web import create_app
-from podsight.web import passwords
+from podsight.web import create_app, passwords
 from podsight.web.auth import SESSION_COOKIE, create_admin
 from podsight.web.feeds import atom_feed_url
 
 PASSWORD = "correct horse battery"
 EMAIL = "reader@example.com"
-
-
-@contextmanager
-def serving(app, port: int) -> Iterator[str]:
-    # uvicorn's defaults, as `podsight serve` runs it (X-Forwarded-For trusted from 127.0.0.1 only)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 @pytest.fixture

@@ -86,8 +86,11 @@ def extract_passages(
     (`choose.model_order`). An unreachable model (LLMError) propagates."""
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
-    wanted = budget(pieces[-1].end - pieces[0].start) if limit is None and pieces else limit or 0
-    chosen = choose_passages(pieces, skip, embed, None if limit is None else RESERVE * limit)
+    if not pieces:
+        wanted = 0
+    else:
+        wanted = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
+    chosen = choose_passages(pieces, skip, embed, RESERVE * wanted)
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()

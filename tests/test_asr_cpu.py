@@ -197,3 +197,14 @@ def test_config_show_says_what_speech_to_text_runs_with(tmp_path):
     assert shown.startswith("beam 5 (asr_beam_size), int8") and choice.reason in shown and "cores" in shown
     assert _asr_cpu_choice(Settings(home=tmp_path, asr_enabled=False)).startswith("none")
     assert _asr_cpu_choice(Settings(home=tmp_path)).startswith("on a CUDA GPU: float16; on CPU: beam 5")
+
+
+def test_asr_compute_type_overrides_the_cpu_s_choice(tmp_path):
+    from podsight.cli.run import _asr_cpu_choice
+    from podsight.config import Settings
+    from podsight.pipeline.asr import transcriber_for
+
+    settings = Settings(home=tmp_path, asr_device="cpu", asr_compute_type="float32", asr_model="whisper-tiny.en")
+    assert "float32 (asr_compute_type; the CPU's choice: int8" in _asr_cpu_choice(settings)
+    assert transcriber_for(settings).compute_type == "float32"
+    assert transcriber_for(Settings(home=tmp_path, asr_device="cpu", asr_model="whisper-tiny.en")).compute_type == "int8"

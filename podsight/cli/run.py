@@ -68,7 +68,10 @@ def _asr_cpu_choice(settings) -> str:
 
     info, choice = cpu.choice_for_this_cpu()
     flags = " ".join(info.relevant_flags()) or "none found"
-    text = (f"beam {settings.asr_beam_size} (asr_beam_size), {choice.describe()} "
+    described = choice.describe()
+    if settings.asr_compute_type != "auto":
+        described = f"{settings.asr_compute_type} (asr_compute_type; the CPU's choice: {described})"
+    text = (f"beam {settings.asr_beam_size} (asr_beam_size), {described} "
             f"[CPU: {info.model or 'unknown'}; flags {flags}; {info.cores} cores"
             + (f"; ISA capped at {info.forced_isa}" if info.forced_isa else "") + "]")
     if settings.asr_device == "cuda":

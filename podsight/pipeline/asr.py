@@ -130,8 +130,9 @@ def transcriber_for(settings: Settings) -> Transcriber:
         return OpenAITranscriber(settings.asr_base_url, api_key=key, model=settings.asr_api_model,
                                  max_upload_bytes=int(settings.asr_max_upload_mb * 1_000_000),
                                  user_agent=settings.user_agent, work_dir=settings.cache_dir / "audio")
+    compute_type = None if settings.asr_compute_type == "auto" else settings.asr_compute_type
     return load_transcriber(settings.asr_model, settings.cache_dir, device=settings.asr_device,
-                            beam_size=settings.asr_beam_size, speakers=settings.asr_speakers)
+                            compute_type=compute_type, beam_size=settings.asr_beam_size, speakers=settings.asr_speakers)
 
 
 class _AudioMeter:

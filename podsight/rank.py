@@ -7,8 +7,8 @@ counts as the same claim, whatever its cosine.
 1. **Novelty**: drop candidates that repeat something this subscriber was already sent, then fold
    near-duplicates among today's candidates into the most important copy (their episodes become its
    other sources).
-2. **Score**: the model's importance, small bonuses for concrete kinds and recent episodes, and the
-   subscriber's own signal: closeness to their interests and to insights they voted up or down.
+2. **Score**: the extractor's importance (the passage's salience rank), small bonuses for concrete kinds,
+   recent episodes and support (another episode says the same, or disputes it), and the subscriber's own signal: closeness to their interests and to insights they voted up or down.
 3. **Select** greedily, MMR-style: each pick's value is its score minus a penalty for resembling what is
    already picked and for coming from a show already in the digest; at most `max_per_episode` per episode.
 """
@@ -30,6 +30,7 @@ log = logging.getLogger("podsight.rank")
 KIND_BONUS = {"data_point": 0.05, "prediction": 0.05}
 RECENCY_BONUS = 0.05  # for the newest episode of the day, halving every RECENCY_HALF_LIFE_DAYS
 RECENCY_HALF_LIFE_DAYS = 2.0
+SUPPORT_BONUS = 0.1  # another episode makes the same claim or disputes it: a claim with a life beyond one show
 SIMILARITY_PENALTY = 0.3  # for a copy of an item already picked, less for a looser resemblance
 SIMILARITY_FLOOR = 0.3  # cosine below which two claims are unrelated (MiniLM scores unrelated texts 0-0.25)
 SAME_SHOW_PENALTY = 0.1  # per item already picked from the same show
@@ -161,11 +162,19 @@ def _base_score(cand: Candidate, newest_ts: float | None, prefs: Preferences) ->
         if recency >= 0.005:
             score += recency
             reasons.append(f"recent episode (+{recency:.2f})")
-    for bonus, reason in (_interest_bonus(cand.vector, prefs), _vote_bonus(cand.vector, prefs)):
+    for bonus, reason in (_support_bonus(cand), _interest_bonus(cand.vector, prefs), _vote_bonus(cand.vector, prefs)):
         if reason:
             score += bonus
             reasons.append(reason)
     return score, reasons
+
+
+def _support_bonus(cand: Candidate) -> tuple[float, str | None]:
+    if cand.disputes:
+        return SUPPORT_BONUS, f"disputed on another episode (+{SUPPORT_BONUS:.2f})"
+    if cand.same_as:
+        return SUPPORT_BONUS, f"also said on another episode (+{SUPPORT_BONUS:.2f})"
+    return 0.0, None
 
 
 def _scaled(cosine: float, floor: float, weight: float) -> float:

@@ -107,6 +107,18 @@ def test_kind_and_recency_bonuses_break_ties(cand):
     assert any("recent" in r for r in ranked[ids(ranked).index(3)].reasons)
 
 
+def test_a_claim_another_episode_repeats_or_disputes_moves_up_and_says_so(cand):
+    alone = cand(1, CLAIMS[0], importance=0.55)
+    repeated = cand(2, CLAIMS[1], importance=0.5, same_as=frozenset({90}))
+    disputed = cand(3, CLAIMS[2], importance=0.5, disputes=frozenset({91}))
+    ranked = rank_day([alone, repeated, disputed], size=3)
+    assert ids(ranked)[2] == 1
+    reasons = {r.candidate.insight_id: r.reasons for r in ranked}
+    assert any("also said on another episode" in r for r in reasons[2])
+    assert any("disputed on another episode" in r for r in reasons[3])
+    assert not any("another episode" in r for r in reasons[1])
+
+
 def test_interests_move_a_matching_claim_up_and_say_so(cand, embed):
     cands = [cand(i, c, importance=0.6) for i, c in enumerate(CLAIMS)]
     plain = ids(rank_day(cands, size=3))

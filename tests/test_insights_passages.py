@@ -157,17 +157,19 @@ def test_claims_unfaithful_to_their_passage_are_dropped_with_a_reason(claim, rea
     assert any(reason in why for why in report.dropped), report.dropped
 
 
-def test_the_speaker_and_the_passage_are_never_the_subject():
+@pytest.mark.parametrize("opening", ["The passage suggests that ", "The main idea of the passage is that ",
+                                     "Tomasz Lindqvist's key point is that "])
+def test_the_speaker_and_the_passage_are_never_the_subject(opening):
     def attributed(passage: str) -> dict:
         answer = claim_for(passage)
-        prefix = "Speaker 2 suggests that " if "bottleneck" in passage else "The passage suggests that "
+        prefix = "Speaker 2 suggests that " if "bottleneck" in passage else opening
         filler = " The speaker emphasizes the importance of planning ahead."
         return {**answer, "claim": prefix + answer["claim"][0].lower() + answer["claim"][1:] + filler}
 
     report = extract_passages(transcript(), ScriptedLLM(attributed), speakers_hint=(HOST, GUEST), limit=2)
     assert len(report.insights) == 2
     for insight in report.insights:
-        assert not insight.claim.lower().startswith(("speaker", "the passage")), insight.claim
+        assert not insight.claim.lower().startswith(("speaker", "the passage", "the main", "tomasz")), insight.claim
         assert "emphasizes" not in insight.claim  # a trailing sentence about the speaker is not the idea
         assert insight.claim[0].isupper()
 
@@ -264,3 +266,20 @@ def test_claims_that_describe_trail_off_or_talk_about_the_speaker(claim, kept):
         assert claim not in claims and report.dropped
     else:
         assert claims[0] == kept
+
+
+def test_a_claim_that_copies_the_prompt_s_worked_example_is_dropped():
+    from podsight.insights.passages import _EXAMPLE_ANSWER, PassageAnswer
+
+    copied = PassageAnswer.model_validate_json(_EXAMPLE_ANSWER).model_dump()
+    report = extract_passages(transcript(), ScriptedLLM(lambda passage: copied), speakers_hint=(HOST, GUEST), limit=2)
+    assert report.insights == ()
+    assert report.dropped, "every copy of the example must be dropped with a reason"
+
+
+def test_the_worked_example_comes_before_the_passage_as_an_earlier_turn():
+    llm = ScriptedLLM(claim_for)
+    extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    roles = [m["role"] for m in llm.calls[0]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert llm.calls[0][-1]["content"].startswith(GUEST + ":")

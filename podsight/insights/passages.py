@@ -34,16 +34,33 @@ from podsight.records import ExtractionReport, Insight, Segment
 
 log = logging.getLogger("podsight.insights")
 
-PASSAGE_PROMPT_VERSION = "passage-v2"
+PASSAGE_PROMPT_VERSION = "passage-v3"
 MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
 QUOTE_SENTENCE_WORDS = 90  # a quote may grow to this to end on a sentence boundary
+# Share of a claim's content words that its passage must hold: a paraphrase keeps the passage's subject and
+# key terms; a claim with almost none of them is about something else (the prompt's example, another passage).
+MIN_SHARED_WORDS = 0.25
 
 _SYSTEM = """You write one insight from a passage of a podcast, for a reader who never heard the show.
 - claim: the passage's main idea in 1-3 sentences of your own words, shorter than the passage, with its \
 specifics (numbers, names, reasons). \
-State the idea itself; never start with the speaker, "the speaker", he, she, they, we or this. \
+State the idea itself; never start with the speaker, "the speaker", "the passage", he, she, they, we or this. \
 Keep every "not", "no" and "never" the passage uses. Say only what the passage says, in its language.
 - kind: claim, prediction, advice, data_point or story"""
+
+# One worked example, shown as an earlier turn of the conversation: the 1.5B model copies the shape of an
+# answer far better than it follows a description of one (without it, a third of its claims began "The
+# passage discusses" or "The main idea is"). The topic is far from any podcast's on purpose: a claim that
+# copies the example names things its passage never says and fails the faithfulness check.
+_EXAMPLE_PASSAGE = (
+    "Ines Duarte: People assume a beehive dies in winter from the cold. It almost never does. A colony keeps "
+    "its core at about 35 degrees whatever the weather. What kills it is moisture: the bees' breath condenses "
+    "on a cold lid and drips back onto the cluster. So in our trial, the hives we simply tilted forward a few "
+    "centimetres lost a third as many colonies as the ones we wrapped in insulation.")
+_EXAMPLE_ANSWER = (
+    '{"claim": "Beehives rarely die of cold in winter but of moisture: the bees\' breath condenses on the lid and '
+    'drips onto the colony. Tilting hives forward lost a third as many colonies as wrapping them in insulation.", '
+    '"kind": "data_point"}')
 
 
 class PassageAnswer(BaseModel):
@@ -64,9 +81,11 @@ class _Tally:
 
 
 def passage_messages(passage: Passage) -> list[dict]:
-    """The chat messages for one passage: the fixed instruction (cached by llama.cpp), then the passage."""
+    """The chat messages for one passage: the fixed instruction and the worked example (a prefix llama.cpp
+    keeps in its prompt cache, so it is computed once per run), then the passage."""
     who = f"{passage.speaker}: " if passage.speaker else ""
-    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": who + passage.text}]
+    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": _EXAMPLE_PASSAGE},
+            {"role": "assistant", "content": _EXAMPLE_ANSWER}, {"role": "user", "content": who + passage.text}]
 
 
 def extract_passages(
@@ -156,6 +175,13 @@ _META_OPENING = re.compile(
     r"(?:(?:main |key |central )?(?:idea|point|argument|message|claim) is|suggests|says|states|argues|explains|"
     r"notes|shows|claims|highlights|emphasi[sz]es)(?: that)?[,:]?\s+(?=\S)", re.IGNORECASE)
 
+# ... or names the idea as such: "The main idea (of the passage) is that ...", "Scott's key point is to ...".
+_MAIN_IDEA_OPENING = re.compile(
+    r"^(?:the |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'s )?(?:(?:main|key|central|core) (?:idea|point|message|takeaway|"
+    r"argument|lesson)(?: (?:of|in) (?:the |this )?(?:passage|excerpt|text|conversation|discussion))?|(?:idea|point|"
+    r"message|takeaway|argument|lesson) (?:of|in) (?:the |this )?(?:passage|excerpt|text|conversation|discussion)) "
+    r"is(?: that| to)?[,:]?\s+(?=\S)", re.IGNORECASE)
+
 
 # A sentence about the conversation rather than the idea ("The speaker emphasizes the importance of ...").
 _META_SENTENCE = re.compile(r"^(?:the |this |that )?(?:speaker|passage|excerpt|guest|host|insight|discussion|"
@@ -173,6 +199,7 @@ def _without_meta_opening(claim: str) -> str:
     """The claim without an opening about the passage, and without trailing sentences about the
     conversation or generic "this highlights the importance of" filler."""
     rest = _META_OPENING.sub("", claim, count=1)
+    rest = _MAIN_IDEA_OPENING.sub("", rest, count=1)
     claim = rest[0].upper() + rest[1:] if rest != claim and rest else claim
     sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", claim)
     kept = sentences[:1] + [s for s in sentences[1:] if not _META_SENTENCE.match(s) and not is_generic_why(s)]
@@ -188,6 +215,8 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
         return ["claim describes the passage instead of stating its idea"]
     if not claim.rstrip().endswith((".", "!", "?", '"', "”")):
         return ["claim was cut off mid-sentence"]
+    if _shared_share(claim, passage.text) < MIN_SHARED_WORDS:
+        return ["claim is not about its passage (few of its words are in it)"]
     standalone = claim_problem(claim, quote, finder)
     if standalone:
         return [standalone.split(":")[0]]
@@ -237,6 +266,11 @@ how why when where all any some such only one""".split())
 
 def _content_words(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z0-9']+", normalise(text)) if w not in _STOP and len(w) > 2}
+
+
+def _shared_share(claim: str, passage: str) -> float:
+    words = _content_words(claim)
+    return len(words & _content_words(passage)) / len(words) if words else 0.0
 
 
 def _short(text: str, limit: int = 100) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from fake_llm_server import FakeLLMServer
 from scripted_llm import ScriptedLLM
@@ -17,9 +18,12 @@ from scripted_llm import ScriptedLLM
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
 from podsight.insights.select import (
+    ECHO_FLOOR,
+    ECHO_WEIGHT,
     budget,
     candidate_passages,
     choose_passages,
+    echo_bonus,
     host_of,
     score_passages,
 )
@@ -97,6 +101,30 @@ def test_the_guests_arguments_outrank_the_hosts_anecdote_and_the_pleasantry():
     assert {p.speaker for p in scored[:2]} == {GUEST}
     assert "bottleneck" in scored[0].text or "waiting" in scored[0].text
     assert "thank you so much" in scored[-1].text or "forklift" in scored[-1].text
+
+
+def test_a_passage_that_echoes_another_episode_s_claim_moves_up():
+    """Echo: of two equally argued passages, the one restating a claim made on another show comes first."""
+    argued = ("{} fails because teams measure the wrong thing, and the fix is to count finished work "
+              "rather than activity, which most people skip because it is slower to collect every week.")
+    segments = [Segment(0, 20, argued.format("Solar storage"), GUEST), Segment(200, 220, "Why?", HOST),
+                Segment(400, 420, argued.format("Warehouse automation"), GUEST)]
+    same = [False] * len(segments)
+    plain = choose_passages(segments, same, embed=orthogonal, limit=2)
+    assert [p.text.split()[0] for p in plain] == ["Solar", "Warehouse"]
+
+    def echo(vectors: np.ndarray) -> np.ndarray:  # the warehouse passage restates a stored claim
+        return np.array([0.1, 0.9][: len(vectors)])
+
+    echoed = choose_passages(segments, same, embed=orthogonal, limit=2, echo=echo)
+    assert [p.text.split()[0] for p in echoed] == ["Warehouse", "Solar"]
+    assert echo_bonus(np.array([0.3, ECHO_FLOOR, 1.0])).tolist() == [0.0, 0.0, ECHO_WEIGHT]
+
+
+def orthogonal(texts) -> np.ndarray:
+    """A stand-in for MiniLM: one axis per passage, so every passage is equally central and no two are the
+    same idea; only the echo tells them apart."""
+    return np.eye(len(texts))
 
 
 def test_the_budget_follows_the_length_within_bounds():

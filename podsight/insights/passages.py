@@ -27,7 +27,7 @@ from podsight.insights.extract import PIECE_WORDS, claim_problem
 from podsight.insights.faithful import faithfulness_problems, is_generic_why, speaker_as_subject, strip_attribution
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
-from podsight.insights.select import RESERVE, Embed, Passage, budget, choose_passages
+from podsight.insights.select import RESERVE, Echo, Embed, Passage, budget, choose_passages
 from podsight.insights.sponsor import skip_mask
 from podsight.llm.base import LLM, Usage
 from podsight.records import ExtractionReport, Insight, Segment
@@ -96,20 +96,22 @@ def extract_passages(
     embed: Embed | None = None,
     limit: int | None = None,
     model_chooses: bool = False,
+    echo: Echo | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractionReport:
     """Verified insights from the episode's most salient passages, best first (`importance` is the
     passage's rank by salience, 1.0 for the best): `limit` of them (default: `select.budget` of the
     episode's length), asking about the next passage in line when a claim fails the checks, up to RESERVE
     passages per insight. With `model_chooses`, a capable model re-orders the code's candidates first
-    (`choose.model_order`). An unreachable model (LLMError) propagates."""
+    (`choose.model_order`). `echo` scores passages by their closeness to other recent episodes' claims
+    (`select.Echo`). An unreachable model (LLMError) propagates."""
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
     if not pieces:
         wanted = 0
     else:
         wanted = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
-    chosen = choose_passages(pieces, skip, embed, RESERVE * wanted)
+    chosen = choose_passages(pieces, skip, embed, RESERVE * wanted, echo)
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()

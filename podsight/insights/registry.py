@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from podsight.insights.extract import extract_insights
 from podsight.insights.passages import extract_passages
-from podsight.insights.select import Embed
+from podsight.insights.select import Echo, Embed
 from podsight.llm.base import LLM
 from podsight.records import ExtractionReport, Segment
 
@@ -14,15 +14,15 @@ Extract = Callable[..., ExtractionReport]
 
 
 def _by_chunks(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
-               progress) -> ExtractionReport:
+               echo: Echo | None, progress) -> ExtractionReport:
     return extract_insights(segments, llm, words=settings.chunk_words, overlap_words=settings.chunk_overlap_words,
                             per_chunk=settings.insights_per_chunk, min_quote_score=settings.min_quote_score,
                             speakers_hint=speakers, progress=progress)
 
 
 def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
-                 progress) -> ExtractionReport:
-    return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, progress=progress,
+                 echo: Echo | None, progress) -> ExtractionReport:
+    return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, echo=echo, progress=progress,
                             model_chooses=settings.model_chooses_passages())
 
 
@@ -30,7 +30,7 @@ EXTRACTORS: dict[str, Extract] = {"passages": _by_passages, "chunks": _by_chunks
 
 
 def extract_episode(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str] = (),
-                    embed: Embed | None = None, progress=None) -> ExtractionReport:
-    """One episode's extraction by the method `settings.extraction` names."""
-    return EXTRACTORS[settings.extraction](settings, segments, llm, speakers=speakers, embed=embed,
+                    embed: Embed | None = None, echo: Echo | None = None, progress=None) -> ExtractionReport:
+    """One episode's extraction by the method `settings.extraction` names (chunks ignore `echo`)."""
+    return EXTRACTORS[settings.extraction](settings, segments, llm, speakers=speakers, embed=embed, echo=echo,
                                            progress=progress)

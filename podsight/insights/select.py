@@ -15,9 +15,13 @@ transcripts (`bench/choose_passages.py` prints the table on a labelled dataset):
 | numbers | + | data points |
 | pleasantries, story openings | - | thanks, praise, "I remember when ..." |
 | centrality | + | closeness to the episode's own centroid (embeddings): on topic rather than small talk |
+| echo | + | closeness to a claim another recent episode made (embeddings): an idea that recurs across shows is \
+what links and "Also said on" / "Disputed by" are made of, so it is worth an insight here too |
 
 Each signal is standardised within the episode and the weights below are set by reasoning, not fitted, so
-nothing is learned from the evaluation data; the eval reports how the choice does.
+nothing is learned from the evaluation data; the eval reports how the choice does. Echo is the exception: most
+passages echo nothing, so it is added unstandardised, from ECHO_FLOOR (the cosine at which a passage and a
+claim share an idea, not only a topic) up to ECHO_WEIGHT at a cosine of 1.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 m
 MIN_INSIGHTS, MAX_INSIGHTS = 2, 12  # ... within these bounds
 RESERVE = 2  # passages chosen per insight wanted: the model writes a usable claim about half the time
 
+ECHO_FLOOR = 0.55  # MiniLM, passage vs claim: the same idea scores 0.6-0.85, the same topic 0.3-0.5
+ECHO_WEIGHT = 2.0  # a passage restating another episode's claim (cosine ~0.75) gains about one standard deviation
+
 WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
            "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0}
 
@@ -54,6 +61,8 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|%|\bpercent\b|\bmillion\b|\bbillion\b")
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|I'm|I've|I'd)\b")
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+# Passage vectors (n, dim) -> for each, its highest cosine to a claim of another recent episode.
+Echo = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -124,8 +133,9 @@ def signals(passage: Passage, host: str | None) -> dict[str, float]:
 
 
 def score_passages(passages: Sequence[Passage], host: str | None,
-                   vectors: np.ndarray | None = None) -> list[Passage]:
-    """`passages` with `salience` set: the weighted sum of each signal standardised within the episode."""
+                   vectors: np.ndarray | None = None, echo: Echo | None = None) -> list[Passage]:
+    """`passages` with `salience` set: the weighted sum of each signal standardised within the episode, plus
+    the echo bonus when `echo` and `vectors` are given."""
     if not passages:
         return []
     table = [signals(p, host) for p in passages]
@@ -138,7 +148,14 @@ def score_passages(passages: Sequence[Passage], host: str | None,
     for name, weight in WEIGHTS.items():
         if name in table[0]:
             total += weight * _standardised([row[name] for row in table])
+    if echo is not None and vectors is not None:
+        total += echo_bonus(echo(vectors))
     return [_with_salience(p, float(s)) for p, s in zip(passages, total)]
+
+
+def echo_bonus(cosines: np.ndarray) -> np.ndarray:
+    """0 up to ECHO_FLOOR, rising linearly to ECHO_WEIGHT at a cosine of 1."""
+    return ECHO_WEIGHT * np.clip((np.asarray(cosines, dtype=float) - ECHO_FLOOR) / (1.0 - ECHO_FLOOR), 0.0, None)
 
 
 def _standardised(values: Sequence[float]) -> np.ndarray:
@@ -158,7 +175,7 @@ def budget(duration_s: float) -> int:
 
 
 def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embed | None = None,
-                    limit: int | None = None) -> list[Passage]:
+                    limit: int | None = None, echo: Echo | None = None) -> list[Passage]:
     """The most salient passages, best first, at most `limit` (default: RESERVE x `budget` of the episode's
     length, so that a passage whose claim fails the checks can give way to the next), only those above the
     episode's average (or at it: a lone candidate), and never two of the same moment or idea."""
@@ -166,7 +183,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None
-    scored = score_passages(passages, host_of(pieces), vectors)
+    scored = score_passages(passages, host_of(pieces), vectors, echo)
     limit = RESERVE * budget(pieces[-1].end - pieces[0].start) if limit is None else limit
     order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
     gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 
+import numpy as np
 from sqlalchemy import delete, select
 
 from podsight.config import Settings
-from podsight.embed import Embedder, load_embedder, pack_vector
+from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
 from podsight.errors import LLMError, LLMStatusError
 from podsight.insights.registry import extract_episode
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
 from podsight.store.db import Store
 from podsight.store.models import Episode, InsightRow
+from podsight.store.queries import recent_claim_vectors
 
 from .transcribe import describe, load_segments, record_failure
 
@@ -38,10 +41,11 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
     if progress:
         progress.start("Extracting insights", len(todo))
     embedder = embedder or load_embedder(settings.embed_model)
+    recent = RecentClaims.load(store, settings, embedder)
     with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
         for episode_id in todo:
             try:
-                report = _extract_one(store, settings, llm, embedder, episode_id, progress)
+                report = _extract_one(store, settings, llm, embedder, recent, episode_id, progress)
             except EndpointDown:
                 counts["errors"] += 1
                 break  # the other episodes wait for the next run, their attempts untouched
@@ -56,6 +60,40 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
     return counts
 
 
+class RecentClaims:
+    """The claim vectors of recent episodes (first seen within `max_episode_age_days`, the digest's window),
+    for the echo signal: a passage that restates or answers a claim another episode made is worth an
+    insight, since that is what a link is made of. Read once per stage run; each episode's new claims are
+    added as it is saved, so an episode extracted later in the run can echo one extracted earlier."""
+
+    def __init__(self, episodes: np.ndarray, vectors: np.ndarray):
+        self.episodes, self.vectors = episodes, vectors
+
+    @classmethod
+    def load(cls, store: Store, settings: Settings, embedder: Embedder) -> RecentClaims:
+        since = datetime.now(timezone.utc) - timedelta(days=settings.max_episode_age_days)
+        with store.session() as session:
+            rows = recent_claim_vectors(session, since, embedder.name)
+        episodes = np.fromiter((episode for episode, _ in rows), dtype=np.int64, count=len(rows))
+        return cls(episodes, unpack_vectors([blob for _, blob in rows], embedder.dim))
+
+    def add(self, episode_id: int, vectors: np.ndarray) -> None:
+        """The episode's claims as just saved (replacing any it had: extraction replaces them too)."""
+        keep = self.episodes != episode_id
+        self.episodes = np.concatenate([self.episodes[keep], np.full(len(vectors), episode_id, dtype=np.int64)])
+        self.vectors = np.vstack([self.vectors[keep], np.asarray(vectors, dtype=np.float32).reshape(-1, self.vectors.shape[1])])
+
+    def echo_for(self, episode_id: int):
+        """The `select.Echo` of one episode: each passage's highest cosine to another episode's claim."""
+        others = self.vectors[self.episodes != episode_id]
+
+        def echo(passages: np.ndarray) -> np.ndarray:
+            if not len(others) or not len(passages):
+                return np.zeros(len(passages))
+            return (passages @ others.T).max(axis=1)
+        return echo
+
+
 class EndpointDown(Exception):
     """The language model cannot serve anyone now: stop the stage (the reason is stored on the episode)."""
 
@@ -67,12 +105,12 @@ def is_endpoint_down(exc: LLMError) -> bool:
     return exc.status >= 500 or exc.status in ENDPOINT_STATUS
 
 
-def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, episode_id: int,
+def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims, episode_id: int,
                  progress) -> ExtractionReport | None:
     """The episode's report, or None when this episode failed (its attempt counted). Raises EndpointDown
     when no episode could get an answer now."""
     try:
-        return _extract_and_save(store, settings, llm, embedder, episode_id, progress)
+        return _extract_and_save(store, settings, llm, embedder, recent, episode_id, progress)
     except LLMError as exc:
         if is_endpoint_down(exc):
             _store_error(store, episode_id, f"insights: {exc}")
@@ -84,16 +122,19 @@ def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, epis
     return None
 
 
-def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder, episode_id: int,
-                      progress) -> ExtractionReport:
+def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims,
+                      episode_id: int, progress) -> ExtractionReport:
     with store.session() as session:
         episode = session.get(Episode, episode_id)
         segments = load_segments(session, episode_id)
         speakers = [p["name"] for p in episode.persons or []]
     on_call = (lambda done, total: progress.note(f"call {done}/{total}")) if progress else None
-    report = extract_episode(settings, segments, llm, speakers=speakers, embed=embedder.embed, progress=on_call)
+    report = extract_episode(settings, segments, llm, speakers=speakers, embed=embedder.embed,
+                             echo=recent.echo_for(episode_id), progress=on_call)
+    vectors = embedder.embed([insight.claim for insight in report.insights])
     with store.session() as session:
-        _save_report(session, session.get(Episode, episode_id), report, embedder)
+        _save_report(session, session.get(Episode, episode_id), report, vectors, embedder)
+    recent.add(episode_id, vectors)
     return report
 
 
@@ -108,10 +149,10 @@ def _store_error(store: Store, episode_id: int, message: str) -> None:
         session.get(Episode, episode_id).last_error = message
 
 
-def _save_report(session, episode: Episode, report: ExtractionReport, embedder: Embedder) -> None:
+def _save_report(session, episode: Episode, report: ExtractionReport, vectors: np.ndarray,
+                 embedder: Embedder) -> None:
     """Replace the episode's insights with this run's (idempotent) and keep the report for `status`."""
     session.execute(delete(InsightRow).where(InsightRow.episode_id == episode.id))
-    vectors = embedder.embed([insight.claim for insight in report.insights])
     session.add_all(
         InsightRow(episode_id=episode.id, **asdict(insight), embedding=pack_vector(vector, "float16"),
                    embed_model=embedder.name)

@@ -158,3 +158,15 @@ def record_vote(session: Session, subscriber_id: int, insight_id: int, vote: int
     else:
         row.vote = vote
     return row
+
+
+def recent_claim_vectors(session: Session, since: datetime, embed_model: str) -> list[tuple[int, bytes]]:
+    """(episode id, claim embedding BLOB) of every insight embedded with `embed_model` whose episode was
+    first seen at or after `since`: the claims a new episode's passages may echo."""
+    rows = session.execute(
+        select(InsightRow.episode_id, InsightRow.embedding).join(Episode)
+        .where(Episode.first_seen_at >= since, InsightRow.embed_model == embed_model,
+               InsightRow.embedding.is_not(None))
+        .order_by(InsightRow.id)
+    )
+    return [(episode_id, blob) for episode_id, blob in rows]

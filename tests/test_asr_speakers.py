@@ -210,6 +210,16 @@ def test_persons_without_intros_fall_back_to_roles():
     assert speakers_of(name_speakers(segments, [Person("Ann Lee", "host")])) == ["Ann Lee", "Guest", "Ann Lee"]
 
 
+def test_with_two_voices_the_one_who_is_not_the_host_is_the_listed_guest():
+    """As Whisper heard the demo's audio-only episode: the guest's name misheard, no "thanks for having me"."""
+    segments = turns("Welcome to Ledger Lines. I'm Daniel Reyes. My guest is Eliza Fontaine, an economist.",
+                     "Thank you, Daniel. The cello is very amateur.", "You're skeptical.", "Of the measurements.")
+    listed = [Person("Élise Fontaine", "guest"), Person("Daniel Reyes", "host")]
+    assert speakers_of(name_speakers(segments, listed)) == ["Daniel Reyes", "Élise Fontaine"] * 2
+    # Without a listed guest nothing is invented: the voice keeps its label (it might be a co-host).
+    assert speakers_of(name_speakers(segments, listed[1:])) == ["Daniel Reyes", "Speaker 2"] * 2
+
+
 def test_nothing_to_go_on_keeps_the_anonymous_labels():
     segments = turns("I'm sure it rained.", "It did.", "I'm Glad you asked.") + [Segment(15, 16, "Hm.")]
     assert speakers_of(name_speakers(segments, PERSONS)) == ["Speaker 1", "Speaker 2", "Speaker 1", None]
@@ -246,3 +256,15 @@ def test_llm_names_that_cannot_be_checked_are_dropped_and_failures_change_nothin
     with server:
         assert speakers_of(name_speakers(segments, (), client())) == ["Speaker 1", "Speaker 2"]
         assert speakers_of(name_speakers(segments, PERSONS, client())) == ["Speaker 1", "Speaker 2"]
+
+
+def test_the_feed_s_author_stands_in_for_a_host_the_episode_does_not_list():
+    from podsight.pipeline.asr import episode_persons
+    from podsight.store.models import Episode, Feed
+
+    feed = Feed(url="https://example.com/feed.xml", author="Daniel Reyes")
+    guest_only = Episode(feed=feed, persons=[{"name": "Owen Hartley", "role": "guest"}])
+    assert episode_persons(guest_only) == (Person("Owen Hartley", "guest"), Person("Daniel Reyes", "host"))
+    with_host = Episode(feed=feed, persons=[{"name": "Ann Lee", "role": "host"}, {"name": "Owen Hartley", "role": "guest"}])
+    assert episode_persons(with_host) == (Person("Ann Lee", "host"), Person("Owen Hartley", "guest"))
+    assert episode_persons(Episode(feed=feed, persons=[])) == (Person("Daniel Reyes", "host"),)

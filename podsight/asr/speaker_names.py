@@ -182,9 +182,15 @@ def match_person(heard: str, persons: Sequence[Person]) -> Person | None:
 
 def _fill_from_roles(names: dict[str, str], host: str | None, labels: list[str], evidence: _Evidence,
                      persons: Sequence[Person]) -> None:
-    """A label whose role is known but whose name was not heard takes the only listed person of that role."""
+    """A label whose role is known but whose name was not heard takes the only listed person of that role.
+    With two voices and a known host, the other voice is taken to be the episode's one listed guest even
+    when nothing said marks it as a guest (a mispronounced name, no "thanks for having me"): a listed guest
+    is on the show, and is not the host. It is only named this way, never labelled "Guest", since two
+    voices may also be two hosts."""
     for label in labels:
         role = _role(label, host, labels, evidence)
+        if role is None and host is not None and len(labels) == 2 and label != host:
+            role = "guest"
         listed = [p.name for p in persons if p.role.strip().lower() == role]
         if label not in names and len(listed) == 1 and listed[0] not in names.values():
             names[label] = listed[0]

@@ -160,10 +160,11 @@ class _AudioMeter:
 
 
 def episode_persons(episode: Episode) -> tuple[Person, ...]:
-    """Who speaks: the episode's `podcast:person`s, else the feed's author as the host (names voices)."""
+    """Who speaks: the episode's `podcast:person`s, plus the feed's author as the host when they list no
+    host (feeds often list only the guest; the author is usually the host)."""
     persons = tuple(Person(p["name"], p.get("role") or "host") for p in episode.persons or [] if p.get("name"))
-    if not persons and episode.feed.author:
-        persons = (Person(episode.feed.author, "host"),)
+    if episode.feed.author and not any(p.role.strip().lower() == "host" for p in persons):
+        persons += (Person(episode.feed.author, "host"),)
     return persons
 
 

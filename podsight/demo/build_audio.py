@@ -62,11 +62,14 @@ class Voice:
 #: `en` is espeak-ng's British English; write `en+f5`, not `en-gb+f5`: an alias drops the variant silently.
 #: Variants chosen for whisper-base's word error rate on our scripts (greedy, 24 kbit/s), measured on
 #: one speaker's turns: host en-us+m1 0.13 (m3 0.17); Élise en+f5 0.16 (f2 0.18, f3 0.26, f4 0.39);
-#: Owen, on his whole episode: en+m3 0.10 (m2 0.11, m1 0.12, m7 0.15).
+#: Owen, on his whole episode: en+m3 0.10 (m2 0.11, m1 0.12, m7 0.15). At its own pitch en+m3 (107 Hz) is
+#: within 2 semitones of the host (95 Hz), closer than two people's voices usually are, and too close for
+#: podsight to tell apart (README, "Speakers"); at -p 75 (136 Hz, 6 semitones up) he is a tenor to the
+#: host's baritone.
 VOICES: dict[str, Voice] = {
     "Daniel Reyes": Voice("en-us+m1"),
     "Élise Fontaine": Voice("en+f5"),
-    "Owen Hartley": Voice("en+m3"),
+    "Owen Hartley": Voice("en+m3", pitch=75),
 }
 
 

@@ -17,6 +17,11 @@ from typer.testing import CliRunner
 
 from podsight.cli import app
 from podsight.config import Settings
+from podsight.eval.faithfulness import passage_around
+from podsight.insights.chunk import split_long_segments
+from podsight.insights.extract import PIECE_WORDS
+from podsight.insights.faithful import faithfulness_problems, speaker_as_subject
+from podsight.insights.sponsor import skip_mask
 from podsight.pipeline import run as run_pipeline
 from podsight.pipeline.transcribe import load_segments
 from podsight.store.db import Store
@@ -57,6 +62,7 @@ def test_demo_produces_a_verified_digest_and_reruns_for_free(tmp_path, monkeypat
             ))
             assert normalise(insight.quote) in normalise(transcript)
             assert insight.model == "qwen2.5-coder-1.5b" and insight.prompt_version
+        _what_a_reader_sees_holds_up(session, items)
         per_episode = {}
         for insight in items:
             per_episode[insight.episode_id] = per_episode.get(insight.episode_id, 0) + 1
@@ -76,6 +82,24 @@ def test_demo_produces_a_verified_digest_and_reruns_for_free(tmp_path, monkeypat
     assert "insights     episodes 0" in second.output
 
     _ledger_lines_subscriber_gets_a_digest_from_speech_to_text(store, Settings(home=home))
+
+
+def _what_a_reader_sees_holds_up(session, items) -> None:
+    """Every digest item: the quote lies outside the intro and the sponsor read, the claim passes the
+    faithfulness check against the transcript around its quote, the speaker is a named person, and the
+    claim is about the idea, not about the speaker or the passage."""
+    for insight in items:
+        segments = load_segments(session, insight.episode_id)
+        pieces = split_long_segments(segments, max_words=PIECE_WORDS)
+        skipped = [p for p, skip in zip(pieces, skip_mask(pieces)) if skip]
+        assert not any(p.end > insight.start_s and p.start < insight.end_s for p in skipped), insight.quote
+        names = [person["name"] for person in insight.episode.persons or []]
+        problems = faithfulness_problems(insight.claim, passage_around(segments, insight), insight.quote,
+                                         known_names=tuple(names))
+        assert not problems, (insight.claim, problems)
+        assert insight.speaker and not re.fullmatch(r"(?:Speaker \d+|Host|Guest|unknown.*)", insight.speaker), insight
+        assert not speaker_as_subject(insight.claim), insight.claim
+        assert not re.match(r"(?i)the (?:passage|speaker|main idea)", insight.claim), insight.claim
 
 
 def _ledger_lines_subscriber_gets_a_digest_from_speech_to_text(store: Store, settings: Settings) -> None:

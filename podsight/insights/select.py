@@ -42,8 +42,9 @@ SAME_IDEA_COSINE = 0.8  # two chosen passages this close in meaning are one idea
 MINUTES_PER_INSIGHT = 5.0  # how many passages an episode may yield: one per 5 minutes ...
 MIN_INSIGHTS, MAX_INSIGHTS = 2, 12  # ... within these bounds
 RESERVE = 2  # passages chosen per insight wanted: the model writes a usable claim about half the time
+FLOOR = -1.0  # salience below which a passage is never asked about: anecdotes, pleasantries, host set-ups
 
-ECHO_FLOOR = 0.55  # MiniLM, passage vs claim: the same idea scores 0.6-0.85, the same topic 0.3-0.5
+ECHO_FLOOR = 0.5  # MiniLM, passage vs claim: the same idea 0.6-0.85, its contradiction ~0.55, the same topic 0.3-0.5
 ECHO_WEIGHT = 2.0  # a passage restating another episode's claim (cosine ~0.75) gains about one standard deviation
 
 WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
@@ -177,8 +178,9 @@ def budget(duration_s: float) -> int:
 def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embed | None = None,
                     limit: int | None = None, echo: Echo | None = None) -> list[Passage]:
     """The most salient passages, best first, at most `limit` (default: RESERVE x `budget` of the episode's
-    length, so that a passage whose claim fails the checks can give way to the next), only those above the
-    episode's average (or at it: a lone candidate), and never two of the same moment or idea."""
+    length, so that a passage whose claim fails the checks can give way to the next), never two of the same
+    moment or idea, and none clearly below the episode's average (salience under FLOOR: the cut is not at the
+    average itself, since in a 4-minute episode one strong passage pushes every other below it)."""
     passages = candidate_passages(pieces, skip)
     if not passages:
         return []
@@ -189,7 +191,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))
     chosen: list[int] = []
     for i in order:
-        if len(chosen) >= limit or scored[i].salience < 0:
+        if len(chosen) >= limit or scored[i].salience < FLOOR:
             break
         if not any(_same_moment(scored[i], scored[j], vectors, i, j, gap) for j in chosen):
             chosen.append(i)

@@ -139,3 +139,13 @@ def test_generic_why_is_recognised(text, generic):
 def test_speaker_as_subject_and_strip_attribution(claim, about_speaker, stripped):
     assert speaker_as_subject(claim) is about_speaker
     assert strip_attribution(claim) == (stripped or claim)
+
+
+def test_a_reason_the_passage_never_gives_is_an_addition():
+    passage = "These environments really showcase where models are weak at end-to-end tasks in the real world."
+    invented = "Models are weak at real-world tasks due to their lack of experience with ambiguous work."
+    assert any("reason" in p for p in faithfulness_problems(invented, passage))
+    assert not faithfulness_problems("Models are weak at end-to-end tasks in the real world.", passage)
+    argued = passage + " That's because nobody trains them on whole workflows."
+    assert not faithfulness_problems("Models are weak at real-world tasks because nobody trains them on whole "
+                                     "workflows.", argued)

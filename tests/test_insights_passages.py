@@ -311,3 +311,26 @@ def test_the_worked_example_comes_before_the_passage_as_an_earlier_turn():
     roles = [m["role"] for m in llm.calls[0]]
     assert roles == ["system", "user", "assistant", "user"]
     assert llm.calls[0][-1]["content"].startswith(GUEST + ":")
+
+
+@pytest.mark.parametrize("opening, dropped", [
+    ("Tomasz Lindqvist is illustrating how ", True), ("Tomasz realized that ", True), ("Nadia asks why ", True),
+    ("Tomasz Lindqvist's warehouse shows that ", False),  # a possessive: the subject is the warehouse
+])
+def test_a_claim_that_opens_with_a_speaker_doing_something_is_about_the_person(opening, dropped):
+    claim = opening + "warehouse robots rarely pay off while hand-offs between shifts waste the time."
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    assert (claim not in [i.claim for i in report.insights]) is dropped
+    assert any("about the speaker" in why for why in report.dropped) is dropped
+
+
+def test_the_host_setting_up_a_question_is_never_a_passage():
+    question = ("Most people assume the robots are the expensive part and that buying faster machines is what "
+                "moves the needle, because that is what the vendors sell, so where does the money actually go?")
+    asked = [Segment(0, 30, question, HOST), Segment(40, 41, "Yes.", GUEST)]  # the only candidate: the question
+    assert choose_passages(asked, [False, False], limit=10) == []
+    as_statement = [Segment(0, 30, question.replace("so where does the money actually go?", "and they are wrong."),
+                            HOST), Segment(40, 41, "Why?", GUEST)]  # the guest asks: the host makes a point
+    assert len(choose_passages(as_statement, [False, False], limit=10)) == 1

@@ -552,7 +552,24 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_judgement_problems(claim, evidence),
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),
+        *_added_reason(claim, evidence),
     ]
+
+
+# A reason in the claim ("... because ...", "due to ...", "which led to ...") needs some causal wording in the
+# passage: the small model likes to explain, and an invented cause reads as the speaker's.
+_CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|leads? to|led to|"
+                          r"causes?|caused|thanks to|so that)\b", re.IGNORECASE)
+_PASSAGE_CAUSE = re.compile(r"\b(?:because|cause[sd]?|due|since|so|therefore|thus|hence|reason|result(?:s|ed)?|"
+                            r"leads?|led|thanks to|that's why|which is why|why|makes?|made|means?|drives?|drove|"
+                            r"if|when|then|in order to|to make)\b", re.IGNORECASE)
+
+
+def _added_reason(claim: str, evidence: str) -> list[str]:
+    found = _CLAIM_CAUSE.search(claim)
+    if found and not _PASSAGE_CAUSE.search(evidence):
+        return [f'the claim gives a reason ("{found.group(0)}") but the passage states no cause']
+    return []
 
 
 _GENERIC_WHY = [

@@ -211,7 +211,7 @@ def _without_meta_opening(claim: str) -> str:
 
 
 def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, known: Sequence[str]) -> list[str]:
-    if speaker_as_subject(claim):
+    if speaker_as_subject(claim) or _opens_with_a_person(claim, known):
         return ["claim is about the speaker, not the idea"]
     if _NOT_A_STATEMENT.match(claim):
         return ["claim describes the passage instead of stating its idea"]
@@ -223,6 +223,16 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
     if standalone:
         return [standalone.split(":")[0]]
     return faithfulness_problems(claim, passage.text, quote, known_names=known)
+
+
+def _opens_with_a_person(claim: str, known: Sequence[str]) -> bool:
+    """ "Megan Duclos is illustrating ...", "Lenny asks ...", "Edwin Chen realized ...": a speaker's name, then
+    a verb. ("Rafael Moreno's father ..." is a possessive: the subject is the father, and may stay.)"""
+    for name in known:
+        for form in dict.fromkeys((name, name.split()[0])):
+            if len(form) > 2 and re.match(rf"{re.escape(form)}(?: {re.escape(name.split()[-1])})? [a-z]", claim):
+                return True
+    return False
 
 
 def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tuple[int, int]:

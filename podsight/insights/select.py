@@ -184,8 +184,12 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     passages = candidate_passages(pieces, skip)
     if not passages:
         return []
+    host = host_of(pieces)
+    passages = [p for p in passages if not _hosts_question(p, host)]
+    if not passages:
+        return []
     vectors = embed([p.text for p in passages]) if embed else None
-    scored = score_passages(passages, host_of(pieces), vectors, echo)
+    scored = score_passages(passages, host, vectors, echo)
     limit = RESERVE * budget(pieces[-1].end - pieces[0].start) if limit is None else limit
     order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
     gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))
@@ -196,6 +200,12 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
         if not any(_same_moment(scored[i], scored[j], vectors, i, j, gap) for j in chosen):
             chosen.append(i)
     return [scored[i] for i in chosen]
+
+
+def _hosts_question(passage: Passage, host: str | None) -> bool:
+    """The host setting up a question: its premise is the host's framing, and a claim written from it read
+    as the guest's idea or as the question itself ("People misunderstand X, and it annoys the speaker")."""
+    return host is not None and passage.speaker == host and passage.text.rstrip().endswith("?")
 
 
 def _same_moment(a: Passage, b: Passage, vectors: np.ndarray | None, i: int, j: int, gap: float) -> bool:

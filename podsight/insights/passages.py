@@ -34,7 +34,7 @@ from podsight.records import ExtractionReport, Insight, Segment
 
 log = logging.getLogger("podsight.insights")
 
-PASSAGE_PROMPT_VERSION = "passage-v3"
+PASSAGE_PROMPT_VERSION = "passage-v4"
 MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
 QUOTE_SENTENCE_WORDS = 90  # a quote may grow to this to end on a sentence boundary
 # Share of a claim's content words that its passage must hold: a paraphrase keeps the passage's subject and
@@ -45,7 +45,8 @@ _SYSTEM = """You write one insight from a passage of a podcast, for a reader who
 - claim: the passage's main idea in 1-3 sentences of your own words, shorter than the passage, with its \
 specifics (numbers, names, reasons). \
 State the idea itself; never start with the speaker, "the speaker", "the passage", he, she, they, we or this. \
-Keep every "not", "no" and "never" the passage uses. Say only what the passage says, in its language.
+Keep every "not", "no" and "never" the passage uses. Say only what the passage says, in its language: \
+add no reason, cause or consequence the speaker does not give, and keep the speaker's own key words.
 - kind: claim, prediction, advice, data_point or story"""
 
 # One worked example, shown as an earlier turn of the conversation: the 1.5B model copies the shape of an

@@ -84,6 +84,8 @@ class Settings(BaseModel):
     llm_context: int = Field(4096, ge=1024, description="Context window of the embedded model.")
     llm_threads: int = Field(0, ge=0, description="CPU threads for the embedded model; 0 = all cores.")
     llm_timeout_s: float = Field(300.0, gt=0)
+    llm_concurrency: int = Field(8, ge=1, le=256, description="Requests kept in flight to llm_base_url while "
+                                 "extracting (the embedded model takes one at a time).")
 
     # Insight extraction
     extraction: Literal["passages", "chunks"] = Field(
@@ -151,6 +153,11 @@ class Settings(BaseModel):
         if self.llm_chooses_passages is not None:
             return self.llm_chooses_passages
         return bool(self.llm_base_url)
+
+    def llm_requests_at_once(self) -> int:
+        """How many extraction requests may be in flight: `llm_concurrency` for an endpoint, 1 for the
+        embedded model (one llama.cpp slot on the machine's cores)."""
+        return self.llm_concurrency if self.llm_base_url else 1
 
     def signing_key(self) -> str:
         """The key for every token podsight signs or checks: `secret_key` when configured, else the one

@@ -8,6 +8,8 @@ model: these tests need exact answers); the embedded model is exercised by `pods
 from __future__ import annotations
 
 import json
+import threading
+import time
 import re
 
 import numpy as np
@@ -334,3 +336,33 @@ def test_the_host_setting_up_a_question_is_never_a_passage():
     as_statement = [Segment(0, 30, question.replace("so where does the money actually go?", "and they are wrong."),
                             HOST), Segment(40, 41, "Why?", GUEST)]  # the guest asks: the host makes a point
     assert len(choose_passages(as_statement, [False, False], limit=10)) == 1
+
+
+def test_an_endpoint_gets_several_passages_at_once_and_the_result_is_the_same():
+    """A fake endpoint that takes 0.3 s an answer, so that requests overlap: with concurrency 4 the passages
+    wanted go out together (never more than asked for), and the insights equal those asked one at a time."""
+    in_flight, peak, lock = 0, 0, threading.Lock()
+
+    def slow(request: dict) -> str:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.3)
+        with lock:
+            in_flight -= 1
+        return json.dumps(claim_for(request["messages"][-1]["content"]))
+
+    segments = [Segment(s.start + k * 2000, s.end + k * 2000, s.text, s.speaker) for k in range(2) for s in transcript()]
+    results = {}
+    for concurrency in (1, 4):
+        with FakeLLMServer([slow] * 20) as fake:
+            llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+            report = extract_passages(segments, llm, speakers_hint=(HOST, GUEST), limit=4, concurrency=concurrency)
+            results[concurrency] = (report, None, peak, len(fake.requests))
+        peak = 0
+    one, four = results[1][0], results[4][0]
+    assert [(i.claim, i.start_s, i.importance) for i in one.insights] == \
+        [(i.claim, i.start_s, i.importance) for i in four.insights]
+    assert results[1][2] == 1 and 2 <= results[4][2] <= 4
+    assert results[4][3] == results[1][3]  # no request is made that one at a time would not make

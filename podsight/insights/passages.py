@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from pydantic import BaseModel, Field
 
@@ -98,6 +100,7 @@ def extract_passages(
     limit: int | None = None,
     model_chooses: bool = False,
     echo: Echo | None = None,
+    concurrency: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractionReport:
     """Verified insights from the episode's most salient passages, best first (`importance` is the
@@ -105,7 +108,9 @@ def extract_passages(
     episode's length), asking about the next passage in line when a claim fails the checks, up to RESERVE
     passages per insight. With `model_chooses`, a capable model re-orders the code's candidates first
     (`choose.model_order`). `echo` scores passages by their closeness to other recent episodes' claims
-    (`select.Echo`). An unreachable model (LLMError) propagates."""
+    (`select.Echo`). `concurrency` > 1 (an endpoint that serves many requests at once) asks about as many
+    passages as are still wanted, up to that many at a time, in rounds; the result is the same as one at a
+    time. An unreachable model (LLMError) propagates."""
     pieces = split_long_segments(segments, max_words=PIECE_WORDS)
     skip = skip_mask(pieces)
     if not pieces:
@@ -120,14 +125,21 @@ def extract_passages(
         chosen, usage = model_order(llm, chosen, wanted)
         tally.spent += usage.spent
         tally.cost += usage
-    for rank, passage in enumerate(chosen):
-        if len(tally.kept) >= wanted:
-            break  # enough: the passages left are less salient than every one kept
-        answer = _ask(llm, passage, tally)
-        if answer is not None:
-            _accept(answer, passage, pieces, finder, known, _importance(rank, len(chosen)), llm.name, tally)
-        if progress:
-            progress(rank + 1, len(chosen))
+    asked = 0
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podsight-llm") as pool:
+        while asked < len(chosen) and len(tally.kept) < wanted:  # enough kept: the rest are less salient
+            batch = chosen[asked:asked + max(1, min(concurrency, wanted - len(tally.kept)))]
+            for passage, (answer, usage, error) in zip(batch, pool.map(partial(_ask, llm), batch)):
+                tally.calls += 1
+                if error:
+                    tally.skipped.append(error)
+                elif len(tally.kept) < wanted:
+                    tally.spent += usage.spent
+                    tally.cost += usage
+                    _accept(answer, passage, pieces, finder, known, _importance(asked, len(chosen)), llm.name, tally)
+                asked += 1
+                if progress:
+                    progress(asked, len(chosen))
     return ExtractionReport(
         insights=tuple(tally.kept), chunks=tally.calls, chunks_skipped=tuple(tally.skipped),
         dropped=tuple(tally.dropped), tokens_in=tally.spent.prompt_tokens, tokens_out=tally.spent.completion_tokens,
@@ -141,16 +153,14 @@ def _importance(rank: int, count: int) -> float:
     return 1.0 - 0.5 * rank / max(count - 1, 1)
 
 
-def _ask(llm: LLM, passage: Passage, tally: _Tally) -> PassageAnswer | None:
-    tally.calls += 1
+def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None, str | None]:
+    """(answer, usage, None), or (None, None, why) when the answer was unusable; runs on a pool thread, so it
+    touches no shared state (the tally is kept by the caller)."""
     try:
         answer, usage = llm.complete(passage_messages(passage), PassageAnswer, max_tokens=160)
     except LLMOutputError as error:
-        tally.skipped.append(f"passage at {passage.start_s:.0f}s skipped: model output was not valid JSON: {error}")
-        return None
-    tally.spent += usage.spent
-    tally.cost += usage
-    return answer
+        return None, None, f"passage at {passage.start_s:.0f}s skipped: model output was not valid JSON: {error}"
+    return answer, usage, None
 
 
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,

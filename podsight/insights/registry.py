@@ -23,7 +23,8 @@ def _by_chunks(settings, segments: list[Segment], llm: LLM, *, speakers: Sequenc
 def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str], embed: Embed | None,
                  echo: Echo | None, progress) -> ExtractionReport:
     return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, echo=echo, progress=progress,
-                            model_chooses=settings.model_chooses_passages())
+                            model_chooses=settings.model_chooses_passages(),
+                            concurrency=settings.llm_requests_at_once())
 
 
 EXTRACTORS: dict[str, Extract] = {"passages": _by_passages, "chunks": _by_chunks}

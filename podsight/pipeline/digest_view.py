@@ -1,17 +1,15 @@
-"""Turning stored digest rows into the `Digest` record that renderers and senders take: each item with
-the other episodes that said the same, the claims that dispute it, and signed vote links."""
+"""The signed links a digest carries (votes, unsubscribe) and the digest record with them, for the renderers
+and senders; the record itself is read by `store.digests`."""
 
 from __future__ import annotations
 
-from podsight.config import Settings
-from podsight.digest.render import timestamp_url
-from podsight.digest.sources import add_once
-from podsight.digest.tokens import seal, sign, unseal, verify
-from podsight.records import Digest, DigestItem, Source
-from podsight.store.models import DigestRow, InsightRow
-from podsight.store.queries import links_of
+from dataclasses import replace
 
-MAX_SOURCES = 4  # per item and kind: enough to show agreement, short enough for an email
+from podsight.config import Settings
+from podsight.digest.tokens import seal, sign, unseal, verify
+from podsight.records import Digest
+from podsight.store.digests import read_digest
+from podsight.store.models import DigestRow
 
 
 def unsubscribe_url(settings: Settings, email: str) -> str:
@@ -38,40 +36,14 @@ def vote_url(settings: Settings, subscriber_id: int, insight_id: int, vote: int)
 
 
 def digest_record(session, settings: Settings, row: DigestRow) -> Digest:
-    items = tuple(_item(session, settings, item, row.subscriber_id) for item in row.items)
+    """The stored digest (`store.digests.read_digest`) with the links an email carries: a signed vote link
+    per item and the subscriber's unsubscribe link."""
     email = row.subscriber.email
-    return Digest(subscriber_email=email, day=row.day, items=items, unsubscribe_url=unsubscribe_url(settings, email))
-
-
-def _source(insight: InsightRow, reason: str = "") -> Source:
-    episode = insight.episode
-    return Source(show_title=episode.feed.title or episode.feed.url, episode_title=episode.title,
-                  speaker=insight.speaker, quote=insight.quote,
-                  url=timestamp_url(episode.audio_url or episode.link, insight.start_s), reason=reason)
-
-
-def _linked(session, insight_id: int) -> tuple[tuple[Source, ...], tuple[Source, ...]]:
-    same, disputes = [], []
-    for link, other in links_of(session, insight_id):
-        if link.kind == "corroborating":
-            add_once(same, _source(other), MAX_SOURCES)
-        elif link.kind == "contradicting":
-            add_once(disputes, _source(other, link.reason), MAX_SOURCES)
-    return tuple(same), tuple(disputes)
-
-
-def _item(session, settings: Settings, item, subscriber_id: int) -> DigestItem:
-    insight = item.insight
-    main = _source(insight)
-    also_said, disputed_by = _linked(session, insight.id)
-    return DigestItem(
-        insight_id=insight.id, claim=insight.claim, why=insight.why, quote=insight.quote, speaker=insight.speaker,
-        kind=insight.kind, start_s=insight.start_s, show_title=main.show_title, episode_title=main.episode_title,
-        episode_url=main.url, score=item.score, reasons=tuple(item.reasons or ()),
-        also_said=also_said, disputed_by=disputed_by,
-        vote_up_url=vote_url(settings, subscriber_id, insight.id, 1),
-        vote_down_url=vote_url(settings, subscriber_id, insight.id, -1),
-    )
+    digest, _ = read_digest(session, row, email)
+    items = tuple(replace(item, vote_up_url=vote_url(settings, row.subscriber_id, item.insight_id, 1),
+                          vote_down_url=vote_url(settings, row.subscriber_id, item.insight_id, -1))
+                  for item in digest.items)
+    return replace(digest, items=items, unsubscribe_url=unsubscribe_url(settings, email))
 
 
 def read_vote_token(settings: Settings, token: str) -> tuple[int, int, int] | None:

@@ -30,7 +30,7 @@ from podsight.store.search import MARK_END, MARK_START, search_insights, search_
 from podsight.timecode import clock
 from podsight.web import charts
 from podsight.web.auth import csrf_context
-from podsight.web.digest_page import web_digest
+from podsight.store.digests import read_digest
 from podsight.web.passages import mark_transcript
 
 HERE = Path(__file__).parent
@@ -104,7 +104,7 @@ def local_today(sub: Subscriber) -> date:
 def digest_context(session: Session, row: DigestRow) -> dict:
     """The `Digest` record (the email's content) plus each item's episode id: two queries in all."""
     email = session.scalar(select(Subscriber.email).where(Subscriber.id == row.subscriber_id))
-    digest, episode_of = web_digest(session, row, email or "")
+    digest, episode_of = read_digest(session, row, email or "")
     return {"digest": digest, "episode_of": episode_of}
 
 

@@ -1,8 +1,6 @@
-"""A stored digest as the `Digest` record the templates show, read in two queries.
-
-podsight.pipeline.digest_view builds the same record for the email (with signed vote links), one query per
-item and per linked insight; that is fine once a day per subscriber, but the web's front page is the one
-page everybody opens, so here the items come in one joined query and every linked insight in another.
+"""A stored digest as the `Digest` record that email, Atom, the CLI and the web all show, read in two
+queries: the items in one joined query, every linked insight (the same claim elsewhere, the claims disputing
+it) in another. The one builder for all of them; `pipeline.digest_view` adds the signed links an email carries.
 """
 
 from __future__ import annotations
@@ -12,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from podsight.digest.render import timestamp_url
 from podsight.digest.sources import add_once
-from podsight.pipeline.digest_view import MAX_SOURCES
 from podsight.records import Digest, DigestItem, Source
 from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, InsightLink, InsightRow
 
 SHOWN_LINK_KINDS = ("corroborating", "contradicting")
+MAX_SOURCES = 4  # per item and kind: enough to show agreement, short enough for an email
 
 # Built once: constructing a statement costs more than running it on a small result, and SQLAlchemy
 # caches the compiled SQL of a statement object it sees again.
@@ -48,7 +46,7 @@ def _linked_statement():
 _LINKED = _linked_statement()
 
 
-def web_digest(session: Session, row: DigestRow, email: str) -> tuple[Digest, dict[int, int]]:
+def read_digest(session: Session, row: DigestRow, email: str) -> tuple[Digest, dict[int, int]]:
     """The digest record and, per insight id, its episode id (for links to the episode page)."""
     items = session.execute(_ITEMS, {"digest_id": row.id}).all()
     sources = linked_sources(session, [item.insight_id for item in items])

@@ -560,9 +560,10 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
 # passage: the small model likes to explain, and an invented cause reads as the speaker's.
 _CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|leads? to|led to|"
                           r"causes?|caused|thanks to|so that)\b", re.IGNORECASE)
-_PASSAGE_CAUSE = re.compile(r"\b(?:because|cause[sd]?|due|since|so|therefore|thus|hence|reason|result(?:s|ed)?|"
-                            r"leads?|led|thanks to|that's why|which is why|why|makes?|made|means?|drives?|drove|"
-                            r"if|when|then|in order to|to make)\b", re.IGNORECASE)
+# ("so" only inside a sentence: "..., so half of it is still in you" gives a consequence; an opening "So" is filler.)
+_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|which is why|therefore|thus|"
+                            r"hence|reasons?|results? in|resulted|leads? to|led to|thanks to|means that|in order to|"
+                            r"as a result)\b", re.IGNORECASE)
 
 
 def _added_reason(claim: str, evidence: str) -> list[str]:

@@ -8,7 +8,7 @@ few big back catalogues), serves them from a separate process on 16 loopback add
 one host, so the per-host limit applies as it would on the internet) with pre-rendered bytes and ETag/304
 support, then times:
 
-1. podsight: `poll_feeds` over every feed (async httpx, conditional GET, lxml parsing);
+1. podsight: `poll_feeds_sync` over every feed (async httpx, conditional GET, lxml parsing);
 2. the classic loop: `for url in urls: feedparser.parse(url)`;
 3. a second podsight scan with the ETags from the first, where nothing changed (all 304).
 
@@ -178,7 +178,7 @@ def _report(urls: list[str], sample: int) -> None:
     if bad:
         sys.exit(f"podsight scan failed for {len(bad)} feeds, e.g. {bad[0].url}: {bad[0].error}")
     episodes = sum(len(r.feed.episodes) for r in first)
-    print(f"podsight scan (poll_feeds)      {first_s:8.2f} s   {episodes} episodes", flush=True)
+    print(f"podsight scan (poll_feeds_sync) {first_s:8.2f} s   {episodes} episodes", flush=True)
     step = max(1, len(urls) // sample) if sample else 1
     loop_s, parsed = feedparser_loop(urls[::step])
     loop_s *= len(urls) / len(urls[::step])

@@ -1,4 +1,4 @@
-"""poll_feeds over a real local server: outcomes, validators, moves, and one bad feed among good ones."""
+"""poll_feeds_sync over a real local server: outcomes, validators, moves, and one bad feed among good ones."""
 
 from __future__ import annotations
 

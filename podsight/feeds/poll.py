@@ -1,6 +1,6 @@
 """Poll many feeds at once: conditional GET, per-host limits, one result per feed whatever happens.
 
-`poll_feeds` computes and returns; it never touches the store. The runner takes each `PollResult` as it
+`poll_each` and its synchronous callers compute and return; they never touch the store. The runner takes each `PollResult` as it
 arrives from `iter_poll_results` and saves it (new validators, a moved URL, a gone feed, the error shown
 to the user, the episodes) before the next one, so a scan holds only the feeds waiting to be stored, never
 all of them; it schedules the next poll, using `next_retry_delay` after errors.
@@ -79,39 +79,6 @@ class PollResult:
     retry_after: float | None = None
 
 
-async def poll_feeds(
-    requests: Iterable[PollRequest],
-    *,
-    user_agent: str,
-    timeout_s: float,
-    max_bytes: int,
-    per_host_limit: int,
-    max_concurrency: int,
-    max_redirects: int,
-    deadline_s: float = FETCH_DEADLINE_S,
-    allow_private: bool = False,
-    on_result: Callable[[PollResult], None] | None = None,
-) -> list[PollResult]:
-    """Poll every feed concurrently; results come back in the order of `requests`.
-
-    Each feed's fetch, redirects included, must finish within `deadline_s` seconds (time queued for a
-    host or concurrency slot does not count). Unless `allow_private` (the `allow_private_addresses`
-    setting), no fetch may connect to a loopback, private or link-local address. `on_result` is called as
-    each feed finishes (for progress bars). A failing feed never stops the others.
-    """
-    requests = list(requests)
-    results: list = [None] * len(requests)
-
-    def keep(position: int, result: PollResult) -> None:
-        results[position] = result
-        _report(on_result, result)
-
-    await poll_each(requests, keep, user_agent=user_agent, timeout_s=timeout_s, max_bytes=max_bytes,
-                    per_host_limit=per_host_limit, max_concurrency=max_concurrency, max_redirects=max_redirects,
-                    deadline_s=deadline_s, allow_private=allow_private)
-    return results
-
-
 async def poll_each(
     requests: Sequence[PollRequest],
     deliver: Callable[[int, PollResult], None],
@@ -125,8 +92,14 @@ async def poll_each(
     deadline_s: float = FETCH_DEADLINE_S,
     allow_private: bool = False,
 ) -> None:
-    """`poll_feeds` without the list: `deliver(position, result)` gets each result as its feed finishes
-    and nothing is kept here, so a result is freed as soon as the receiver is done with it."""
+    """Poll every feed concurrently: `deliver(position, result)` gets each result as its feed finishes, and
+    nothing is kept here, so a result is freed as soon as the receiver is done with it.
+
+    Each feed's fetch, redirects included, must finish within `deadline_s` seconds (time queued for a
+    host or concurrency slot does not count). Unless `allow_private` (the `allow_private_addresses`
+    setting), no fetch may connect to a loopback, private or link-local address. A failing feed never
+    stops the others.
+    """
     limiter = HostLimiter(per_host_limit)
     gate = asyncio.Semaphore(max_concurrency)
 
@@ -142,7 +115,8 @@ async def poll_each(
 
 def poll_feeds_sync(requests: Iterable[PollRequest], *, on_result: Callable[[PollResult], None] | None = None,
                     **options) -> list[PollResult]:
-    """`poll_feeds` for synchronous callers; takes the same keyword options. A big scan on a machine with
+    """Every feed's result, in the order of `requests` (`on_result` is called as each feed finishes, for
+    progress bars); takes `poll_each`'s keyword options. A big scan on a machine with
     several cores is split by host across worker processes (`podsight.feeds.shards`)."""
     requests = list(requests)
     results: list = [None] * len(requests)
@@ -158,7 +132,7 @@ def poll_feeds_sync(requests: Iterable[PollRequest], *, on_result: Callable[[Pol
 def iter_poll_results(requests: Iterable[PollRequest], **options) -> Iterator[PollResult]:
     """Each feed's result as soon as it is polled (in no particular order), for a caller that stores each
     before taking the next: the scan. Polling runs in a background thread (and worker processes for a
-    big scan), so storing a big feed never stalls the fetches in flight. Takes `poll_feeds`' options."""
+    big scan), so storing a big feed never stalls the fetches in flight. Takes `poll_each`'s options."""
     requests = list(requests)
     arrived: queue.SimpleQueue = queue.SimpleQueue()
     finished = object()

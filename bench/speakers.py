@@ -20,8 +20,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
-import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "data" / "audio"))
-from make_clip import encode  # noqa: E402
+from make_clip import encode_pcm  # noqa: E402
 
 from podsight.asr import load_transcriber  # noqa: E402
 from podsight.asr.audio import pcm_windows  # noqa: E402
@@ -98,13 +96,7 @@ def render(name: str, speakers: list[tuple[str, str]]) -> tuple[Path, list[dict]
         pcm += wav[44:]  # espeak's WAV header is 44 bytes
         turns.append({"speaker": speaker, "start": start, "end": len(pcm) / 2 / ESPEAK_RATE})
         pcm += b"\0\0" * int(PAUSE_S * ESPEAK_RATE)
-    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-        with wave.open(tmp.name, "wb") as writer:
-            writer.setnchannels(1)
-            writer.setsampwidth(2)
-            writer.setframerate(ESPEAK_RATE)
-            writer.writeframes(bytes(pcm))
-        encode(tmp.name, str(mp3))
+    encode_pcm(pcm, ESPEAK_RATE, str(mp3))
     script.write_text(json.dumps(turns))
     return mp3, turns
 

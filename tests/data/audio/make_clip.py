@@ -7,6 +7,8 @@ Re-encodes to mono 16 kHz MP3 at 32 kbit/s with PyAV (bundled FFmpeg, so no ffmp
 """
 
 import sys
+import tempfile
+import wave
 
 import av
 
@@ -22,6 +24,17 @@ def encode(src: str, dst: str) -> None:
         for piece in resampler.resample(None):
             out.mux(stream.encode(piece))
         out.mux(stream.encode(None))
+
+
+def encode_pcm(pcm: bytes, rate: int, dst: str) -> None:
+    """Mono 16-bit PCM at `rate` Hz (espeak-ng's raw output) encoded as `encode` does, through a WAV file."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        with wave.open(tmp.name, "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(rate)
+            writer.writeframes(bytes(pcm))
+        encode(tmp.name, dst)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_clip import encode  # noqa: E402
+from make_clip import encode_pcm  # noqa: E402
 
 ESPEAK_RATE = 22_050  # espeak-ng's output sample rate
 PAUSE_S = 0.7  # silence between turns
@@ -71,13 +71,7 @@ def build(out_dir: Path) -> None:
         turns.append({"speaker": role, "start": round(start, 3), "end": round(len(pcm) / 2 / ESPEAK_RATE, 3),
                       "text": text})
         pcm += silence(PAUSE_S)
-    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-        with wave.open(tmp.name, "wb") as writer:
-            writer.setnchannels(1)
-            writer.setsampwidth(2)
-            writer.setframerate(ESPEAK_RATE)
-            writer.writeframes(bytes(pcm))
-        encode(tmp.name, str(out_dir / "dialogue.mp3"))
+    encode_pcm(pcm, ESPEAK_RATE, str(out_dir / "dialogue.mp3"))
     script = {"speakers": {role: {"name": spec["name"], "espeak": " ".join(spec["voice"])}
                            for role, spec in SPEAKERS.items()},
               "pause_s": PAUSE_S, "turns": turns}

@@ -8,7 +8,8 @@ counts as the same claim, whatever its cosine.
    near-duplicates among today's candidates into the most important copy (their episodes become its
    other sources).
 2. **Score**: the extractor's importance (the passage's salience rank), small bonuses for concrete kinds,
-   recent episodes and support (another episode says the same, or disputes it), and the subscriber's own signal: closeness to their interests and to insights they voted up or down.
+   recent episodes and support (another episode says the same, or disputes it), and the subscriber's own
+   signal: closeness to their interests and to insights they voted up or down.
 3. **Select** greedily, MMR-style: each pick's value is its score minus a penalty for resembling what is
    already picked and for coming from a show already in the digest; at most `max_per_episode` per episode.
 """

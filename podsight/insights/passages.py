@@ -239,11 +239,8 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
 def _opens_with_a_person(claim: str, known: Sequence[str]) -> bool:
     """ "Megan Duclos is illustrating ...", "Lenny asks ...", "Edwin Chen realized ...": a speaker's name, then
     a verb. ("Rafael Moreno's father ..." is a possessive: the subject is the father, and may stay.)"""
-    for name in known:
-        for form in dict.fromkeys((name, name.split()[0])):
-            if len(form) > 2 and re.match(rf"{re.escape(form)}(?: {re.escape(name.split()[-1])})? [a-z]", claim):
-                return True
-    return False
+    forms = {form for name in known for form in (name, name.split()[0]) if len(form) > 2}
+    return any(re.match(rf"{re.escape(form)} [a-z]", claim) for form in forms)
 
 
 def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tuple[int, int]:

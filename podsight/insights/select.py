@@ -181,11 +181,8 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     length, so that a passage whose claim fails the checks can give way to the next), never two of the same
     moment or idea, and none clearly below the episode's average (salience under FLOOR: the cut is not at the
     average itself, since in a 4-minute episode one strong passage pushes every other below it)."""
-    passages = candidate_passages(pieces, skip)
-    if not passages:
-        return []
     host = host_of(pieces)
-    passages = [p for p in passages if not _hosts_question(p, host)]
+    passages = [p for p in candidate_passages(pieces, skip) if not _hosts_question(p, host)]
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None

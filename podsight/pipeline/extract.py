@@ -81,7 +81,8 @@ class RecentClaims:
         """The episode's claims as just saved (replacing any it had: extraction replaces them too)."""
         keep = self.episodes != episode_id
         self.episodes = np.concatenate([self.episodes[keep], np.full(len(vectors), episode_id, dtype=np.int64)])
-        self.vectors = np.vstack([self.vectors[keep], np.asarray(vectors, dtype=np.float32).reshape(-1, self.vectors.shape[1])])
+        added = np.asarray(vectors, dtype=np.float32).reshape(-1, self.vectors.shape[1])
+        self.vectors = np.vstack([self.vectors[keep], added])
 
     def echo_for(self, episode_id: int):
         """The `select.Echo` of one episode: each passage's highest cosine to another episode's claim."""

@@ -1,9 +1,9 @@
 """Poll many feeds at once: conditional GET, per-host limits, one result per feed whatever happens.
 
-`poll_each` and its synchronous callers compute and return; they never touch the store. The runner takes each `PollResult` as it
-arrives from `iter_poll_results` and saves it (new validators, a moved URL, a gone feed, the error shown
-to the user, the episodes) before the next one, so a scan holds only the feeds waiting to be stored, never
-all of them; it schedules the next poll, using `next_retry_delay` after errors.
+`poll_each` and its synchronous callers compute and return; they never touch the store. The runner takes each
+`PollResult` as it arrives from `iter_poll_results` and saves it (new validators, a moved URL, a gone feed,
+the error shown to the user, the episodes) before the next one, so a scan holds only the feeds waiting to be
+stored, never all of them; it schedules the next poll, using `next_retry_delay` after errors.
 """
 
 from __future__ import annotations

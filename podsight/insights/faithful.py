@@ -561,9 +561,9 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
 _CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|leads? to|led to|"
                           r"causes?|caused|thanks to|so that)\b", re.IGNORECASE)
 # ("so" only inside a sentence: "..., so half of it is still in you" gives a consequence; an opening "So" is filler.)
-_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|which is why|therefore|thus|"
-                            r"hence|reasons?|results? in|resulted|leads? to|led to|thanks to|means that|in order to|"
-                            r"as a result)\b", re.IGNORECASE)
+_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|"
+                            r"which is why|therefore|thus|hence|reasons?|results? in|resulted|leads? to|led to|"
+                            r"thanks to|means that|in order to|as a result)\b", re.IGNORECASE)
 
 
 def _added_reason(claim: str, evidence: str) -> list[str]:

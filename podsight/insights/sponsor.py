@@ -25,8 +25,8 @@ _STRONG_AD = re.compile(
 # Two of these together mark an ad read ("% off" alone could be economics talk).
 _WEAK_AD = re.compile(
     r"\d+\s*(?:%|percent) off|\bfree trial\b|\bfree shipping\b|\bsign up\b|\brisk[- ]free\b|"
-    r"money[- ]back guarantee|\b[\w-]+\.(?:com|org|net|io|co|fm)\b|\bdiscount\b|\bfirst (?:month|order|year)\b|\boff your first\b|"
-    r"\bsubscription\b|\blimited time\b",
+    r"money[- ]back guarantee|\b[\w-]+\.(?:com|org|net|io|co|fm)\b|\bdiscount\b|\bfirst (?:month|order|year)\b|"
+    r"\boff your first\b|\bsubscription\b|\blimited time\b",
     re.IGNORECASE,
 )
 # Lines just before an ad that announce it.

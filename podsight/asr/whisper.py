@@ -44,9 +44,9 @@ def _faster_whisper() -> Any:
     return faster_whisper
 
 
-def pick_device(device: str, compute_type: str | None) -> tuple[str, str]:
+def pick_device(device: str, compute_type: str | None, cpu_choice: cpu.AsrCpuChoice) -> tuple[str, str]:
     """Resolve "auto" to cuda when CTranslate2 sees a GPU, else cpu; default compute type per device (on
-    CPU: `podsight.asr.cpu.choose`'s)."""
+    CPU: `cpu_choice`'s)."""
     if device not in DEVICES:
         raise TranscriptionError(f"unknown speech device {device!r}; valid: {', '.join(DEVICES)}")
     if device == "auto":
@@ -56,7 +56,7 @@ def pick_device(device: str, compute_type: str | None) -> tuple[str, str]:
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     if compute_type:
         return device, compute_type
-    return device, "float16" if device == "cuda" else cpu.choice_for_this_cpu()[1].compute_type
+    return device, "float16" if device == "cuda" else cpu_choice.compute_type
 
 
 def _available_cores() -> int:
@@ -87,9 +87,9 @@ class WhisperTranscriber:
                                      "window_s >= 5, max_speakers >= 2")
         self.model_dir = str(model_dir)
         self.name = name or Path(self.model_dir).name
-        self.device, self.compute_type = pick_device(device, compute_type)
+        self.cpu_choice = cpu.choice_for_this_cpu()[1]  # reads /proc/cpuinfo: once per transcriber
+        self.device, self.compute_type = pick_device(device, compute_type, self.cpu_choice)
         self._may_fall_back = device == "auto" and compute_type is None
-        self.cpu_choice = cpu.choice_for_this_cpu()[1]
         if self.device == "cuda" or batch_size:
             self.workers = workers or 1
             self.cpu_threads = cpu_threads or _available_cores()  # CTranslate2's own default is 4

@@ -49,5 +49,5 @@ def test_a_worker_that_dies_is_noticed_and_its_feeds_stay_unfinished():
     dead = context.Process(target=os._exit, args=(3,))
     dead.start()
     results = [None, None]
-    _collect(channel, [dead], results, on_result=None)
+    _collect(channel, [dead], results.__setitem__)
     assert results == [None, None]  # the caller turns these into "the scan worker ... stopped" errors

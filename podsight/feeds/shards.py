@@ -74,7 +74,7 @@ def poll_in_processes(requests: Sequence, workers: int, options: dict, deliver: 
         process.start()
         processes.append(process)
     # A thread drains the workers' results while this process polls: a full pipe would stall them.
-    collector = threading.Thread(target=_collect, args=(channel, processes, done, deliver_once), daemon=True)
+    collector = threading.Thread(target=_collect, args=(channel, processes, deliver_once), daemon=True)
     collector.start()
     asyncio.run(poll_each([requests[p] for p in own], lambda i, result: deliver_once(own[i], result), **options))
     collector.join()
@@ -83,10 +83,9 @@ def poll_in_processes(requests: Sequence, workers: int, options: dict, deliver: 
             deliver_once(position, error_result(requests[position], "the scan worker for this host stopped unexpectedly"))
 
 
-def _collect(channel, processes, done: list, on_result: Callable | None) -> None:
-    """Hand each worker's results to `on_result(position, result)` (which marks `done[position]`) until
-    every worker has said it is done or has died; `done[position]` stays None for a feed whose worker died
-    before sending it."""
+def _collect(channel, processes, deliver: Callable) -> None:
+    """Hand each worker's results to `deliver(position, result)` until every worker has said it is done or
+    has died; a feed whose worker died before sending it is never delivered (the caller fills the hole)."""
     running = len(processes)
     while running:
         try:
@@ -98,11 +97,7 @@ def _collect(channel, processes, done: list, on_result: Callable | None) -> None
         if message == _DONE:
             running -= 1
             continue
-        position, result = message
-        if on_result:
-            on_result(position, result)
-        else:
-            done[position] = True
+        deliver(*message)
     for process in processes:
         process.join(timeout=5)
 

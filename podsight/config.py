@@ -55,6 +55,9 @@ class Settings(BaseModel):
                                            "rotates its GUIDs cannot flood the pipeline).")
     max_episode_age_days: float = Field(7.0, gt=0, description="Older episodes are recorded but not processed.")
     max_attempts: int = Field(5, ge=1, description="Tries per episode stage before it is marked failed.")
+    lease_s: float = Field(600, ge=10, description="How long a worker holds an episode it claimed without a "
+                           "heartbeat (renewed every third of it while it works); a dead worker's episode is "
+                           "claimable again after this.")
 
     # Speech-to-text (episodes without a publisher transcript)
     asr_enabled: bool = Field(True, description="Transcribe audio when a feed publishes no transcript.")

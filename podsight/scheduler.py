@@ -70,8 +70,9 @@ class Scheduler:
 
     def tick(self, now: datetime | None = None) -> dict[str, dict[str, int]]:
         """Run whatever is due at `now` (default: the clock). Returns the per-stage counts ({} when idle).
-        Raises PodsightError when a `podsight run` holds the lock: the next tick tries again; StagesFailed
-        when a stage crashed (the later stages ran all the same)."""
+        While a `podsight run` holds the run lock, the tick shares the episode stages with it and its
+        other stages stay due for the next tick. Raises StagesFailed when a stage crashed (the later stages
+        ran all the same)."""
         now = now or self.clock()
         stages = self.due_stages(now)
         if not stages:
@@ -88,7 +89,9 @@ class Scheduler:
 
     def _ran(self, stages: tuple[str, ...], now: datetime, summary: dict) -> None:
         """Bookkeeping after a run, crashed stages or not: re-running a failing stage every tick would only
-        repeat its error (and hammer the feeds), so processing waits for its interval as usual."""
+        repeat its error (and hammer the feeds), so processing waits for its interval as usual. A stage that
+        another run was doing did not run here, and stays due."""
+        stages = tuple(s for s in stages if "skipped" not in summary.get(s, {}))
         if set(stages) & set(PROCESSING):
             self.last_processing = now
             self._nothing_new.clear()
@@ -118,7 +121,7 @@ class Scheduler:
             except StagesFailed as exc:  # the later stages ran; the traceback is already in the log
                 self.last_error = str(exc)
                 logger.error("scheduler tick: %s", exc)
-            except PodsightError as exc:  # e.g. a cron `podsight run` holds the lock
+            except PodsightError as exc:  # a problem podsight can explain (bad settings, unreadable model)
                 self.last_error = str(exc)
                 logger.warning("scheduler tick skipped: %s", exc)
             except Exception as exc:  # a daemon must outlive one bad tick; the traceback goes to the log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from email import message_from_bytes
@@ -14,15 +15,48 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import servers.py, fake_
 
 from podsight.config import Settings  # noqa: E402
 from podsight.store.db import Store  # noqa: E402
+from postgres_server import PostgresServer, find_binaries  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run the test on SQLite and on a real PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked both_backends run twice, once per database; the rest on SQLite alone, or all of them on
+    PostgreSQL with TEST_DATABASE=postgresql."""
+    if "database_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        only = os.environ.get("TEST_DATABASE")
+        backends = [only] if only else ["sqlite", "postgresql"] if both else ["sqlite"]
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL cluster for the whole test run (a second or so to start), or a skip saying why."""
+    bin_dir = find_binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; `make test` does it as root)")
+    with PostgresServer.start(bin_dir) as server:
+        yield server
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(request) -> str | None:
+    """None: SQLite in the test's home (the default); else a new empty PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return None
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     # tests serve feeds, audio and webhooks on 127.0.0.1: they opt in to private addresses explicitly
     # The fakes standing in for the model script chunk answers ({"insights": [...]}), so these tests take the
     # chunk extractor; passage extraction (the default) has tests of its own (tests/test_insights_passages.py).
     return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret", allow_private_addresses=True,
-                    extraction="chunks")
+                    extraction="chunks", database_url=database_url)
 
 
 @pytest.fixture

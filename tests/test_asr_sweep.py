@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from podsight.pipeline import run_lock
-from podsight.pipeline.asr import STALE_AFTER_S, speech_to_text, sweep_stale_audio
+from podsight.pipeline.asr import IN_USE, STALE_AFTER_S, speech_to_text, sweep_stale_audio
 
 
 def leftover(folder, name: str, age_s: float = 0.0, size: int = 1000):
@@ -34,42 +33,32 @@ def audio_dir(settings):
     return folder
 
 
-def test_the_stage_removes_old_leftovers_and_keeps_fresh_ones_outside_a_run(settings, store, audio_dir):
+def test_alone_in_the_folder_the_stage_removes_every_leftover(settings, store, audio_dir):
     old = leftover(audio_dir, "asr-k1ll3d", age_s=STALE_AFTER_S + 60, size=2_000_000)
     pieces = leftover(audio_dir, "podsight-asr-x9", age_s=2 * STALE_AFTER_S)
-    fresh = leftover(audio_dir, "asr-l1ve")  # a run elsewhere may be writing it
-    assert speech_to_text(store, settings) == {"transcribed": 0, "errors": 0}  # no episode waits: still swept
-    assert not old.exists() and not pieces.exists()
-    assert fresh.exists() and (audio_dir / "notes.txt").exists()
-
-
-def test_under_our_run_lock_every_leftover_goes(settings, store, audio_dir):
-    old = leftover(audio_dir, "asr-a", age_s=STALE_AFTER_S + 60)
     recent = leftover(audio_dir, "asr-b", age_s=30)  # killed a minute ago, rerun at once
-    with run_lock(settings):  # as `podsight run` and the scheduler call the stage
-        speech_to_text(store, settings)
-    assert not old.exists() and not recent.exists()
+    assert speech_to_text(store, settings) == {"transcribed": 0, "errors": 0}  # no episode waits: still swept
+    assert not old.exists() and not pieces.exists() and not recent.exists()
     assert (audio_dir / "notes.txt").exists()
 
 
-def test_a_run_lock_held_by_another_process_spares_its_fresh_files(settings, audio_dir):
-    settings.home.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", (
+def test_while_another_worker_transcribes_its_fresh_files_are_spared(settings, store, audio_dir):
+    holder = subprocess.Popen([sys.executable, "-c", (  # a worker in another process, mid-episode
         "import fcntl, sys, time\n"
-        f"handle = open({str(settings.home / 'run.lock')!r}, 'w')\n"
-        "fcntl.flock(handle, fcntl.LOCK_EX)\n"
-        "print('locked', flush=True)\n"
+        f"handle = open({str(audio_dir / IN_USE)!r}, 'w')\n"
+        "fcntl.flock(handle, fcntl.LOCK_SH)\n"
+        "print('working', flush=True)\n"
         "time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        assert holder.stdout.readline().strip() == "working"
         theirs = leftover(audio_dir, "asr-theirs", age_s=5)
         dead = leftover(audio_dir, "asr-dead", age_s=STALE_AFTER_S + 5)
-        assert sweep_stale_audio(audio_dir, settings.home / "run.lock") == 1
+        speech_to_text(store, settings)
         assert theirs.exists() and not dead.exists()
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_nothing_to_sweep_is_fine(settings, tmp_path):
-    assert sweep_stale_audio(tmp_path / "missing", tmp_path / "run.lock") == 0
+def test_nothing_to_sweep_is_fine(tmp_path):
+    assert sweep_stale_audio(tmp_path / "missing", everything=True) == 0

@@ -95,8 +95,10 @@ class Killer:
 
     def kill(self) -> None:  # with the lock held
         if self.proc is not None and not self.fired.is_set() and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)  # the process this test started, by its id
+            # fired first: the test thread may see the process die (and read `fired`) before the line
+            # after os.kill runs in this server thread
             self.fired.set()
+            os.kill(self.proc.pid, signal.SIGKILL)  # the process this test started, by its id
 
 
 class Sink:
@@ -158,6 +160,7 @@ class World:
     sink: Sink
     llm: FakeLLMServer
     tmp: Path
+    on_extract: list  # functions called with the episode's city before the fake model answers
 
 
 @pytest.fixture
@@ -177,12 +180,17 @@ def world(tmp_path: Path):
             return answer_
         return route
 
+    on_extract: list = []
+
     def model(request: dict):
         judging = JUDGE_PROMPT in json.dumps(request)
         killer.saw("judge" if judging else "extract")
         if judging:
             return json.dumps({"relation": "corroborating", "reason": "both report battery prices falling"})
-        return insight_about(next(city for city in CITIES if city in json.dumps(request)))
+        city = next(city for city in CITIES if city in json.dumps(request))
+        for hook in on_extract:
+            hook(city)
+        return insight_about(city)
 
     table: dict = {}
     try:
@@ -210,15 +218,15 @@ def world(tmp_path: Path):
                 "PODSIGHT_SMTP_SECURITY": "none", "PODSIGHT_FETCH_TIMEOUT_S": "5",
                 "PODSIGHT_LLM_TIMEOUT_S": "30", "PODSIGHT_SMTP_TIMEOUT_S": "10",
             })
-            yield World(env, template, killer, sink, llm, tmp_path)
+            yield World(env, template, killer, sink, llm, tmp_path, on_extract)
     finally:
         smtp.stop()
 
 
 # --- running and killing ------------------------------------------------------------------------------
 
-def start(world: World, home: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(PODSIGHT), "--home", str(home), "run", "--now", "--json"], cwd=world.tmp,
+def start(world: World, home: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(PODSIGHT), "--home", str(home), "run", "--now", "--json", *args], cwd=world.tmp,
                             env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -414,3 +422,42 @@ def test_kill_9_at_random_points_then_a_rerun_finishes_with_nothing_twice(world:
           f"{dict(hit)}; by trigger: {Counter(k for k, _ in kills)}; email deliveries left unknown: {unknown}")
     assert len(kills) >= 20, kills
     assert set(STAGES) <= set(hit), f"no kill left these stages unfinished: {set(STAGES) - set(hit)}"
+
+
+class TwoEpisodesAtOnce:
+    """Holds every extraction request until requests about two different episodes have come in (or 60 s):
+    a run works on one episode at a time, so only two runs working side by side can get past it."""
+
+    def __init__(self) -> None:
+        self.cities: set[str] = set()
+        self.ready = threading.Condition()
+
+    def __call__(self, city: str) -> None:
+        with self.ready:
+            self.cities.add(city)
+            self.ready.notify_all()
+            self.ready.wait_for(lambda: len(self.cities) >= 2, timeout=60)
+
+
+def test_two_runs_side_by_side_share_the_episodes_and_extract_each_once(world: World):
+    home = world.tmp / "shared"
+    shutil.copytree(world.template, home)
+    rc, _, err = finish(start(world, home, "--stage", "scan"))
+    assert rc == 0, err[-2000:]
+    gate = TwoEpisodesAtOnce()
+    world.on_extract.append(gate)
+    runs = [start(world, home), start(world, home)]
+    results = [finish(run) for run in runs]
+    for rc, _, err in results:
+        assert rc == 0, err[-2000:]  # neither refused the other
+    extracted = [json.loads(out)["insights"]["episodes"] for _, out, _ in results]
+    assert min(extracted) >= 1 and sum(extracted) == FEEDS * EPISODES, extracted
+    assert len(gate.cities) == FEEDS * EPISODES
+    asked = Counter(next(c for c in CITIES if c in json.dumps(r["json"])) for r in world.llm.requests
+                    if JUDGE_PROMPT not in json.dumps(r["json"]))
+    assert set(asked.values()) == {1}, asked  # no episode extracted twice
+    rc, _, err = finish(start(world, home))  # whatever stage one run skipped while the other held the lock
+    assert rc == 0, err[-2000:]
+    assert_consistent(home, Counter(m["To"] for m in world.sink.messages))
+    assert stage_left_unfinished(home) == "done"
+    assert sorted(m["To"] for m in world.sink.messages) == sorted(SUBSCRIBERS)  # one digest each, once

@@ -8,7 +8,7 @@ import typer
 
 from podsight.errors import PodsightError
 
-from . import admin, demo, digest, eval, feedback, feeds, run, serve, show, subscribers
+from . import admin, demo, digest, eval, feedback, feeds, run, serve, show, subscribers, worker
 from .common import AppState, err_console
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(digest.app, name="digest")
 app.add_typer(run.config_app, name="config")
 app.add_typer(admin.app, name="admin")
 app.command("run")(run.run)
+app.command("worker")(worker.worker)
 app.command("status")(run.status)
 app.command("demo")(demo.demo)
 app.command("feedback")(feedback.feedback)

@@ -28,18 +28,33 @@ from .transcribe import fetch_transcripts
 log = logging.getLogger("podsight.pipeline")
 
 STAGES = ("scan", "transcripts", "asr", "insights", "links", "digests", "deliver")
+# Episode stages: each episode is claimed with a lease (store/jobs.py), so any number of runs and workers
+# share them. The others (scan, links, digests, delivery) work on everything at once and run in one
+# process at a time, under the run lock.
+WORKER_STAGES = ("transcripts", "asr", "insights")
+SKIPPED = "another podsight run is doing this stage"
 
 
 @contextmanager
 def run_lock(settings: Settings) -> Iterator[None]:
-    """One run at a time per installation: two overlapping cron runs would race on the outbox."""
+    """One scan/links/digests/delivery at a time per installation: two would race on the outbox."""
+    with _locked(settings) as held:
+        if not held:
+            raise PodsightError(f"another `podsight run` is in progress (lock: {settings.home / 'run.lock'})")
+        yield
+
+
+@contextmanager
+def _locked(settings: Settings) -> Iterator[bool]:
+    """Whether this process got the run lock (it is held until the block ends)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     with open(settings.home / "run.lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PodsightError(f"another `podsight run` is in progress (lock: {settings.home / 'run.lock'})") from None
-        yield
+            yield False
+            return
+        yield True
 
 
 def run(
@@ -53,7 +68,8 @@ def run(
     embedder: Embedder | None = None,
 ) -> dict[str, dict]:
     """Run the chosen stages once; returns per-stage counts. A long-lived caller (the scheduler) passes
-    its `embedder` so the model is read once, not on every run.
+    its `embedder` so the model is read once, not on every run. While another run holds the run lock,
+    this one shares the episode stages with it and skips the rest ({"skipped": SKIPPED}).
 
     A stage that crashes is logged and recorded as summary[stage] = {"error": ...}, and the later stages run
     all the same: a digest or a pending delivery must not wait on a fault in the transcript stage. The run
@@ -74,9 +90,12 @@ def run(
         "deliver": lambda: deliver(store, settings, now, progress),
     }
     summary: dict[str, dict] = {}
-    with run_lock(settings):
-        for name in (s for s in STAGES if s in stages):
+    for name in (s for s in STAGES if s in stages):
+        if name in WORKER_STAGES:
             summary[name] = _run_stage(name, work[name])
+            continue
+        with _locked(settings) as held:
+            summary[name] = _run_stage(name, work[name]) if held else {"skipped": SKIPPED}
     if any("error" in counts for counts in summary.values()):
         raise StagesFailed(summary)
     return summary

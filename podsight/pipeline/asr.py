@@ -6,23 +6,27 @@ on a 2-core machine the two would starve each other (measured: llama.cpp slows t
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import select
 
 from podsight.asr import (AudioError, OpenAITranscriber, Transcriber, TranscriptionError, load_transcriber,
                           transcribe_episode)
 from podsight.config import Settings
 from podsight.errors import PodsightError
 from podsight.records import Person
+from podsight.store import jobs
 from podsight.store.db import Store
+from podsight.store.jobs import Lease, LeaseLost
 from podsight.store.models import Episode
 
-from .transcribe import describe, record_failure, store_transcript
+from .transcribe import describe, store_transcript
+from .work import claims
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -30,54 +34,68 @@ log = logging.getLogger("podsight.pipeline")
 # max_audio_bytes, 600 MB) in asr-*, the API backend's pieces in podsight-asr-*. Both are removed on the
 # way out, except after kill -9 or a power cut; the stage sweeps them at its start.
 WORK_PREFIXES = ("asr-", "podsight-asr-")
-STALE_AFTER_S = 3600  # when another process holds the run lock: older than this cannot be its current file
+STALE_AFTER_S = 3600  # while another worker transcribes: older than this cannot be its current file
+# Every worker transcribing holds a shared flock on this file in the work folder: a worker that gets it
+# exclusively at its start knows no one else is working there, so every leftover is a dead worker's.
+IN_USE = ".workers.lock"
 
 
 def speech_to_text(store: Store, settings: Settings, progress=None) -> dict[str, int]:
-    """Transcribe every episode waiting in `needs_asr`. The model loads only when there is work."""
-    sweep_stale_audio(settings.cache_dir / "audio", settings.home / "run.lock")
-    with store.session() as session:
-        todo = [(e.id, e.audio_url, episode_persons(e)) for e in session.scalars(select(Episode).where(Episode.state == "needs_asr"))]
+    """Transcribe the episodes waiting in `needs_asr`, each claimed with a lease (other workers may take
+    some). The model loads only when there is work."""
     counts = {"transcribed": 0, "errors": 0}
-    if not todo or not settings.asr_enabled:
+    if not settings.asr_enabled:
         return counts
-    try:
-        transcriber = transcriber_for(settings)
-    except TranscriptionError as exc:  # a bad model setting: no episode's fault, so no attempt is spent
-        log.error("speech-to-text skipped: %s", exc)
-        if progress:
-            progress.log(f"[red]speech-to-text skipped:[/] {exc}")
-        return {**counts, "model_errors": 1}
-    try:
-        for number, (episode_id, audio_url, persons) in enumerate(todo, start=1):
-            on_audio = _AudioMeter(progress, f"Speech to text {number}/{len(todo)}")
-            ok = _transcribe_one(store, settings, transcriber, (episode_id, audio_url, persons), on_audio)
-            counts["transcribed" if ok else "errors"] += 1
-    finally:
-        if hasattr(transcriber, "close"):  # the API backend holds an HTTP connection pool
-            transcriber.close()
+    with audio_work_folder(settings.cache_dir / "audio"), claims(store, settings, "needs_asr") as queue:
+        waiting = queue.waiting()
+        if not waiting:
+            return counts
+        try:
+            transcriber = transcriber_for(settings)
+        except TranscriptionError as exc:  # a bad model setting: no episode's fault, none is claimed
+            log.error("speech-to-text skipped: %s", exc)
+            if progress:
+                progress.log(f"[red]speech-to-text skipped:[/] {exc}")
+            return {**counts, "model_errors": 1}
+        try:
+            for number, lease in enumerate(queue.each(), start=1):
+                on_audio = _AudioMeter(progress, f"Speech to text {number}/{max(number, waiting)}")
+                ok = _transcribe_one(store, settings, transcriber, lease, on_audio)
+                counts["transcribed" if ok else "errors"] += 1
+        finally:
+            if hasattr(transcriber, "close"):  # the API backend holds an HTTP connection pool
+                transcriber.close()
     return counts
 
 
-def sweep_stale_audio(work_dir: Path, lock_path: Path, *, max_age_s: float = STALE_AFTER_S,
-                      now: float | None = None) -> int:
-    """Remove the audio that a killed run left in `work_dir`; returns how many entries went.
+@contextmanager
+def audio_work_folder(work_dir: Path) -> Iterator[None]:
+    """Sweep what dead workers left in `work_dir`, then hold the folder's shared lock while the stage works."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with open(work_dir / IN_USE, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        sweep_stale_audio(work_dir, everything=alone)
+        fcntl.flock(handle, fcntl.LOCK_SH)  # from exclusive to shared: other workers may start now
+        yield
 
-    Only one run holds the run lock, and this stage runs under it: when this process holds the lock,
-    every asr-* entry is a dead run's, and all go. Otherwise (the stage called outside a run, or no way to
-    tell) only entries untouched for `max_age_s` go, since a live run may be writing the others."""
+
+def sweep_stale_audio(work_dir: Path, *, everything: bool, max_age_s: float = STALE_AFTER_S,
+                      now: float | None = None) -> int:
+    """Remove the audio that killed workers left in `work_dir`; returns how many entries went: all of them
+    when `everything` (no other worker is using the folder), else those untouched for `max_age_s`."""
     try:
         entries = [e for e in os.scandir(work_dir) if e.name.startswith(WORK_PREFIXES)]
     except FileNotFoundError:
         return 0
-    if not entries:
-        return 0
-    ours = _lock_held_by_this_process(lock_path)
     now = time.time() if now is None else now
     removed, freed = 0, 0
     for entry in entries:
         size, newest = _size_and_newest_mtime(entry)
-        if not ours and now - newest < max_age_s:
+        if not everything and now - newest < max_age_s:
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
@@ -105,22 +123,6 @@ def _size_and_newest_mtime(entry: os.DirEntry) -> tuple[int, float]:
         except OSError:
             pass
     return size, newest
-
-
-def _lock_held_by_this_process(lock_path: Path) -> bool:
-    """Whether this process holds the flock on `lock_path`, from /proc/locks (Linux); False when it cannot
-    tell, which only makes the sweep more careful."""
-    try:
-        stat = os.stat(lock_path)
-        table = Path("/proc/locks").read_text()
-    except OSError:
-        return False
-    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-    for line in table.splitlines():
-        fields = line.split()
-        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device and fields[4] == str(os.getpid()):
-            return True
-    return False
 
 
 def transcriber_for(settings: Settings) -> Transcriber:
@@ -168,24 +170,27 @@ def episode_persons(episode: Episode) -> tuple[Person, ...]:
     return persons
 
 
-def _transcribe_one(store: Store, settings: Settings, transcriber, episode: tuple, on_audio: _AudioMeter) -> bool:
+def _transcribe_one(store: Store, settings: Settings, transcriber, lease: Lease, on_audio: _AudioMeter) -> bool:
     """Whether the episode got its transcript. Any failure (audio, model, storing) is this episode's,
-    stored with an attempt counted: one episode must not hold back the others."""
-    episode_id = episode[0]
+    stored for `podsight status` (its claim counted the attempt): one episode must not hold back the others."""
     try:
-        _transcribe_and_store(store, settings, transcriber, episode, on_audio)
+        _transcribe_and_store(store, settings, transcriber, lease, on_audio)
+    except LeaseLost as exc:
+        log.warning("%s; its transcript is dropped", exc)
+        return False
     except Exception as exc:
         if not isinstance(exc, PodsightError):
-            log.exception("speech-to-text for episode %d failed", episode_id)  # unexpected: keep the traceback
-        with store.session() as session:
-            record_failure(session.get(Episode, episode_id), settings, f"speech-to-text: {describe(exc)}")
+            log.exception("speech-to-text for episode %d failed", lease.episode_id)  # unexpected: keep the traceback
+        jobs.fail(store, lease, f"speech-to-text: {describe(exc)}", settings.max_attempts)
         return False
     return True
 
 
-def _transcribe_and_store(store: Store, settings: Settings, transcriber, episode: tuple,
+def _transcribe_and_store(store: Store, settings: Settings, transcriber, lease: Lease,
                           on_audio: _AudioMeter) -> None:
-    episode_id, audio_url, persons = episode
+    with store.session() as session:
+        episode = session.get(Episode, lease.episode_id)
+        audio_url, persons = episode.audio_url, episode_persons(episode)
     if not audio_url:
         raise AudioError("the feed gives no audio enclosure for this episode")
     result = transcribe_episode(
@@ -194,6 +199,6 @@ def _transcribe_and_store(store: Store, settings: Settings, transcriber, episode
         progress=on_audio, persons=persons, deadline_s=settings.asr_download_deadline_s,
         allow_private=settings.allow_private_addresses,
     )
-    on_audio.finished(episode_id)
+    on_audio.finished(lease.episode_id)
     with store.session() as session:
-        store_transcript(session, session.get(Episode, episode_id), result.segments, source=f"asr:{result.model}")
+        store_transcript(session, lease, result.segments, source=f"asr:{result.model}")

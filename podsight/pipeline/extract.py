@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
@@ -17,11 +17,14 @@ from podsight.errors import LLMError, LLMStatusError
 from podsight.insights.registry import extract_episode
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
+from podsight.store import jobs
 from podsight.store.db import Store
+from podsight.store.jobs import Lease, LeaseLost
 from podsight.store.models import Episode, InsightRow
 from podsight.store.queries import recent_claim_vectors
 
-from .transcribe import describe, load_segments, record_failure
+from .transcribe import describe, load_segments
+from .work import claims
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -32,31 +35,32 @@ ENDPOINT_STATUS = {401, 403, 404, 408, 429}
 
 
 def extract(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
-    """Extract insights from every `transcribed` episode. The models start only when there is work."""
-    with store.session() as session:
-        todo = list(session.scalars(select(Episode.id).where(Episode.state == "transcribed").order_by(Episode.id)))
+    """Extract insights from the `transcribed` episodes, each claimed with a lease (other workers may take
+    some). The models start only when there is work."""
     counts = {"episodes": 0, "insights": 0, "dropped": 0, "errors": 0}
-    if not todo:
-        return counts
-    if progress:
-        progress.start("Extracting insights", len(todo))
-    embedder = embedder or load_embedder(settings.embed_model)
-    recent = RecentClaims.load(store, settings, embedder)
-    with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
-        for episode_id in todo:
-            try:
-                report = _extract_one(store, settings, llm, embedder, recent, episode_id, progress)
-            except EndpointDown:
-                counts["errors"] += 1
-                break  # the other episodes wait for the next run, their attempts untouched
-            if progress:
-                progress.advance(note="")
-            if report is None:
-                counts["errors"] += 1
-                continue
-            counts["episodes"] += 1
-            counts["insights"] += len(report.insights)
-            counts["dropped"] += len(report.dropped)
+    with claims(store, settings, "transcribed") as queue:
+        waiting = queue.waiting()
+        if not waiting:
+            return counts
+        if progress:
+            progress.start("Extracting insights", waiting)
+        embedder = embedder or load_embedder(settings.embed_model)
+        recent = RecentClaims.load(store, settings, embedder)
+        with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
+            for lease in queue.each():
+                try:
+                    report = _extract_one(store, settings, llm, embedder, recent, lease, progress)
+                except EndpointDown:
+                    counts["errors"] += 1
+                    break  # the other episodes wait for the next run, their attempts untouched
+                if progress:
+                    progress.advance(note="")
+                if report is None:
+                    counts["errors"] += 1
+                    continue
+                counts["episodes"] += 1
+                counts["insights"] += len(report.insights)
+                counts["dropped"] += len(report.dropped)
     return counts
 
 
@@ -106,48 +110,39 @@ def is_endpoint_down(exc: LLMError) -> bool:
     return exc.status >= 500 or exc.status in ENDPOINT_STATUS
 
 
-def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims, episode_id: int,
+def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims, lease: Lease,
                  progress) -> ExtractionReport | None:
-    """The episode's report, or None when this episode failed (its attempt counted). Raises EndpointDown
-    when no episode could get an answer now."""
+    """The episode's report, or None when this episode failed (the claim counted the attempt). Raises
+    EndpointDown when no episode could get an answer now."""
     try:
-        return _extract_and_save(store, settings, llm, embedder, recent, episode_id, progress)
+        return _extract_and_save(store, settings, llm, embedder, recent, lease, progress)
+    except LeaseLost as exc:
+        log.warning("%s; its result is dropped", exc)
     except LLMError as exc:
         if is_endpoint_down(exc):
-            _store_error(store, episode_id, f"insights: {exc}")
+            jobs.release(store, [lease], f"insights: {exc}")  # the endpoint failed, not the episode
             raise EndpointDown(str(exc)) from exc
-        _fail(store, settings, episode_id, f"insights: {exc}")
+        jobs.fail(store, lease, f"insights: {exc}", settings.max_attempts)
     except Exception as exc:  # a bug tripped by one transcript must not hold back the episodes after it
-        log.exception("insights for episode %d failed", episode_id)
-        _fail(store, settings, episode_id, f"insights: {describe(exc)}")
+        log.exception("insights for episode %d failed", lease.episode_id)
+        jobs.fail(store, lease, f"insights: {describe(exc)}", settings.max_attempts)
     return None
 
 
 def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims,
-                      episode_id: int, progress) -> ExtractionReport:
+                      lease: Lease, progress) -> ExtractionReport:
     with store.session() as session:
-        episode = session.get(Episode, episode_id)
-        segments = load_segments(session, episode_id)
+        episode = session.get(Episode, lease.episode_id)
+        segments = load_segments(session, lease.episode_id)
         speakers = [p["name"] for p in episode.persons or []]
     on_call = (lambda done, total: progress.note(f"call {done}/{total}")) if progress else None
     report = extract_episode(settings, segments, llm, speakers=speakers, embed=embedder.embed,
-                             echo=recent.echo_for(episode_id), progress=on_call)
+                             echo=recent.echo_for(lease.episode_id), progress=on_call)
     vectors = embedder.embed([insight.claim for insight in report.insights])
     with store.session() as session:
-        _save_report(session, session.get(Episode, episode_id), report, vectors, embedder)
-    recent.add(episode_id, vectors)
+        _save_report(session, jobs.finish(session, lease, "extracted"), report, vectors, embedder)
+    recent.add(lease.episode_id, vectors)
     return report
-
-
-def _fail(store: Store, settings: Settings, episode_id: int, message: str) -> None:
-    with store.session() as session:
-        record_failure(session.get(Episode, episode_id), settings, message)
-
-
-def _store_error(store: Store, episode_id: int, message: str) -> None:
-    """Shown by `podsight status`; no attempt is counted, since the endpoint, not the episode, failed."""
-    with store.session() as session:
-        session.get(Episode, episode_id).last_error = message
 
 
 def _save_report(session, episode: Episode, report: ExtractionReport, vectors: np.ndarray,
@@ -159,7 +154,6 @@ def _save_report(session, episode: Episode, report: ExtractionReport, vectors: n
                    embed_model=embedder.name)
         for insight, vector in zip(report.insights, vectors)
     )
-    episode.state, episode.last_error, episode.attempts = "extracted", None, 0
     episode.extraction = {
         "chunks": report.chunks,
         "insights": len(report.insights),

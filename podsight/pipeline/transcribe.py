@@ -13,42 +13,57 @@ from podsight.errors import PodsightError
 from podsight.http import fetch, make_client
 from podsight.insights.sponsor import intro_mask, sponsor_mask
 from podsight.records import Segment, TranscriptLink
+from podsight.store import jobs
 from podsight.store.db import Store
+from podsight.store.jobs import Lease, LeaseLost
 from podsight.store.models import Episode, TranscriptSegment
 from podsight.transcripts.parse import choose_transcript, parse_transcript
+
+from .work import claims
 
 log = logging.getLogger("podsight.pipeline")
 
 
+CLAIM_BATCH = 200  # episodes fetched concurrently (settings.max_concurrency at a time) under one claim
+
+
 def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[str, int]:
-    """Every episode in state `new`: transcript stored (-> transcribed), none published (-> needs_asr),
-    or an error stored on the episode (retried next run, `failed` after settings.max_attempts).
+    """The `new` episodes, claimed in batches: transcript stored (-> transcribed), none published
+    (-> needs_asr), or an error stored on the episode (retried next run, `failed` after settings.max_attempts).
     Whatever goes wrong with one episode's transcript is that episode's error, never the stage's."""
-    with store.session() as session:
-        todo = [(e.id, e.transcript_links) for e in session.scalars(select(Episode).where(Episode.state == "new"))]
-    if progress:
-        progress.start("Fetching transcripts", len(todo))
-    results = asyncio.run(_fetch_all(settings, todo, progress))
     counts = {"transcribed": 0, "needs_asr": 0, "errors": 0}
-    for episode_id, outcome in results:
-        state = _store_safely(store, settings, episode_id, outcome)
-        counts[state if state in counts else "errors"] += 1
+    with claims(store, settings, "new") as queue:
+        if progress:
+            progress.start("Fetching transcripts", queue.waiting())
+        while leases := queue.take(CLAIM_BATCH):
+            with queue.heartbeat.holding(leases):
+                links = _links_of(store, leases)
+                results = asyncio.run(_fetch_all(settings, [(lease, links[lease.episode_id]) for lease in leases],
+                                                 progress))
+                for lease, outcome in results:
+                    state = _store_safely(store, settings, lease, outcome)
+                    counts[state if state in counts else "errors"] += 1
     return counts
+
+
+def _links_of(store: Store, leases: list[Lease]) -> dict[int, list]:
+    with store.session() as session:
+        return {lease.episode_id: session.get(Episode, lease.episode_id).transcript_links for lease in leases}
 
 
 async def _fetch_all(settings: Settings, todo, progress):
     async with make_client(settings.user_agent, settings.fetch_timeout_s, settings.max_concurrency,
                            allow_private=settings.allow_private_addresses) as client:
-        async def one(episode_id, links):
+        async def one(lease, links):
             try:
                 outcome = await _best_transcript(client, settings, [TranscriptLink(**link) for link in links])
             except Exception as exc:  # e.g. a hand-edited links column: still this episode's error alone
                 outcome = describe(exc)
             if progress:
                 progress.advance()
-            return episode_id, outcome
+            return lease, outcome
 
-        return await asyncio.gather(*(one(eid, links) for eid, links in todo))
+        return await asyncio.gather(*(one(lease, links) for lease, links in todo))
 
 
 async def _best_transcript(client: httpx.AsyncClient, settings: Settings, links: list[TranscriptLink]):
@@ -87,42 +102,37 @@ def _preference_order(links: list[TranscriptLink]) -> list[TranscriptLink]:
     return ([best] if best else []) + [link for link in links if link is not best]
 
 
-def _store_safely(store: Store, settings: Settings, episode_id: int, outcome) -> str:
+def _store_safely(store: Store, settings: Settings, lease: Lease, outcome) -> str:
     """Store one episode's outcome; should storing itself fail (a transcript the ad/intro masks trip on),
     that becomes the episode's error, and the other episodes are still stored."""
+    if isinstance(outcome, str):  # every link failed: the errors, joined
+        jobs.fail(store, lease, f"transcript: {outcome}", settings.max_attempts)
+        return "failed"
     try:
         with store.session() as session:
-            return _store_outcome(session, settings, session.get(Episode, episode_id), outcome)
+            return _store_outcome(session, lease, outcome)
+    except LeaseLost as exc:
+        log.warning("%s; its transcript is dropped", exc)
+        return "lost"
     except Exception as exc:
-        log.exception("storing the transcript of episode %d failed", episode_id)
-        with store.session() as session:
-            record_failure(session.get(Episode, episode_id), settings, f"transcript: {describe(exc)}")
-            return session.get(Episode, episode_id).state
+        log.exception("storing the transcript of episode %d failed", lease.episode_id)
+        jobs.fail(store, lease, f"transcript: {describe(exc)}", settings.max_attempts)
+        return "failed"
 
 
-def _store_outcome(session, settings: Settings, episode: Episode, outcome) -> str:
+def _store_outcome(session, lease: Lease, outcome) -> str:
     if outcome is None:
-        episode.state, episode.last_error = "needs_asr", None
-    elif isinstance(outcome, str):
-        record_failure(episode, settings, f"transcript: {outcome}")
-    else:
-        url, segments = outcome
-        store_transcript(session, episode, segments, source=url)
-    return episode.state
+        return jobs.finish(session, lease, "needs_asr").state
+    url, segments = outcome
+    return store_transcript(session, lease, segments, source=url).state
 
 
-def record_failure(episode: Episode, settings: Settings, message: str) -> None:
-    """Keep the reason for `podsight status`; after settings.max_attempts tries the episode is `failed`."""
-    episode.attempts += 1
-    episode.last_error = message
-    if episode.attempts >= settings.max_attempts:
-        episode.state = "failed"
-
-
-def store_transcript(session, episode: Episode, segments: list[Segment], *, source: str) -> None:
+def store_transcript(session, lease: Lease, segments: list[Segment], *, source: str) -> Episode:
     """The episode now has a transcript (publisher's or speech-to-text): on to the insight stage."""
+    episode = jobs.finish(session, lease, "transcribed")
     save_segments(session, episode.id, segments)
-    episode.state, episode.transcript_source, episode.last_error, episode.attempts = "transcribed", source, None, 0
+    episode.transcript_source = source
+    return episode
 
 
 def save_segments(session, episode_id: int, segments: list[Segment]) -> None:

@@ -78,8 +78,13 @@ class Episode(Base):
     persons: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(32), default="new", index=True)
     transcript_source: Mapped[str | None] = mapped_column(String(2048))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # counted when a worker claims the stage
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The lease on the episode's current stage (store/jobs.py): who holds it, until when, and the fencing
+    # token, bumped on every claim, so a worker whose lease was taken over cannot commit.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extraction: Mapped[dict | None] = mapped_column(JSON)  # chunks, skipped chunks, dropped insights, tokens
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

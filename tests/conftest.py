@@ -51,7 +51,9 @@ def database_url(request) -> str | None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
+def settings(tmp_path: Path, database_url: str | None, monkeypatch) -> Settings:
+    if database_url:  # the CLI a test invokes (`--home` alone) reads the same database
+        monkeypatch.setenv("PODSIGHT_DATABASE_URL", database_url)
     # tests serve feeds, audio and webhooks on 127.0.0.1: they opt in to private addresses explicitly
     # The fakes standing in for the model script chunk answers ({"insights": [...]}), so these tests take the
     # chunk extractor; passage extraction (the default) has tests of its own (tests/test_insights_passages.py).

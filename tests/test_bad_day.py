@@ -37,6 +37,8 @@ from podsight.pipeline import run
 from podsight.store.models import Delivery, DigestRow, Episode, Feed, InsightRow
 from podsight.store.queries import add_feed, add_subscriber
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 DEADLINE_S = 1.5
 RSS = {"Content-Type": "application/rss+xml"}
 VTT = {"Content-Type": "text/vtt"}

@@ -16,6 +16,8 @@ from podsight.pipeline.deliver import IN_FLIGHT_NOTE
 from podsight.store.db import Store
 from podsight.store.models import Delivery, DigestItemRow, DigestRow
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 runner = CliRunner()
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 

@@ -17,6 +17,8 @@ from podsight.llm.openai_compat import OpenAICompatible
 from podsight.pipeline.links import link_insights
 from podsight.store.models import Episode, Feed, InsightLink, InsightRow
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 
 def unit(*values: float) -> np.ndarray:
     vector = np.array(values, dtype=np.float32)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from podsight.embed import pack_vector
 from podsight.pipeline.extract import RecentClaims
 from podsight.store.models import Episode, InsightRow
 from podsight.store.queries import add_feed
+
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
 
 DIM = 4
 

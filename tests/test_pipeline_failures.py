@@ -25,6 +25,8 @@ from podsight.scheduler import Scheduler
 from podsight.store.models import Delivery, Episode, InsightRow
 from podsight.store.queries import add_feed, add_subscriber
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 # the module, not the function of the same name that podsight.pipeline exports
 pipeline_module = importlib.import_module("podsight.pipeline")
 

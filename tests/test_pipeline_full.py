@@ -18,6 +18,8 @@ from podsight.pipeline import run
 from podsight.store.models import Delivery, DigestRow, Episode, Feedback, InsightLink, InsightRow
 from podsight.store.queries import add_feed, add_subscriber
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 # the module, not the function of the same name that podsight.pipeline exports
 deliver_module = importlib.import_module("podsight.pipeline.deliver")
 

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 from servers import Static, hang, redirect, serve
+import pytest
 from sqlalchemy import select
 
 from podsight.store.report import status_report
 from podsight.pipeline import run
 from podsight.store.models import Episode, Feed, TranscriptSegment
 from podsight.store.queries import add_feed
+
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
 
 NOW = datetime.now(timezone.utc)
 RSS = "application/rss+xml"

@@ -9,6 +9,8 @@ import pytest
 from podsight.embed import load_embedder
 from podsight.rank import Candidate, Preferences, Ranked, rank_day
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 CLAIMS = [
     "Open-source language models now match GPT-4 on most coding benchmarks.",
     "Sleep deprivation cuts memory consolidation by forty percent in adults.",

@@ -18,6 +18,8 @@ from podsight import scheduler as scheduler_module
 from podsight.scheduler import Scheduler
 from podsight.store.models import DigestRow, Subscriber
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 PARIS = ZoneInfo("Europe/Paris")
 STEP = timedelta(minutes=10)
 

@@ -32,6 +32,8 @@ from podsight.web.auth import (
     verify_password,
 )
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 PASSWORD = "correct horse battery"
 
 

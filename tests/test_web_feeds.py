@@ -17,6 +17,8 @@ from podsight.store.models import Subscriber
 from podsight.web import create_app
 from podsight.web.feeds import atom_feed_url
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 NOW = datetime(2026, 6, 3, 6, 0, tzinfo=timezone.utc)
 

@@ -33,6 +33,8 @@ from podsight.web import create_app, passwords
 from podsight.web.auth import SESSION_COOKIE, create_admin
 from podsight.web.feeds import atom_feed_url
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 PASSWORD = "correct horse battery"
 EMAIL = "reader@example.com"
 

@@ -17,6 +17,8 @@ from podsight.store.models import DigestItemRow, DigestRow, Episode, Feed, Feedb
 from podsight.store.queries import add_subscriber
 from podsight.web import create_app
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def site(settings, store):

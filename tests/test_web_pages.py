@@ -21,6 +21,8 @@ from podsight.web.auth import admin_gate, csrf_protect, require_admin
 from podsight.web.charts import Mark, timeline_svg, weekly_bars_svg
 from podsight.web.passages import mark_transcript
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 TODAY = datetime.now(timezone.utc).date()
 HOSTILE = '<script>alert("x")</script> Diesel fleets cost more'
 SEGMENTS = [  # (start, end, speaker, text, kind)

@@ -19,6 +19,8 @@ from podsight.pipeline import run
 from podsight.records import Digest, DigestItem
 from podsight.store.models import Delivery
 
+pytestmark = pytest.mark.both_backends  # SQLite and a real PostgreSQL (tests/conftest.py)
+
 NOW = datetime(2026, 6, 3, 6, 0, tzinfo=timezone.utc)  # 08:00 in Paris, after the 07:00 send hour
 STAGES = ("digests", "deliver")
 

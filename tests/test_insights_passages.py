@@ -220,16 +220,31 @@ def test_an_empty_transcript_asks_nothing():
 
 
 def test_a_failed_claim_gives_way_to_the_next_passage_in_line():
-    def copies_the_best(passage: str) -> dict:
-        if "bottleneck" in passage:  # the most salient passage: the model copies it, which the checks drop
-            return {"claim": passage.split(". ")[1] + ".", "kind": "claim"}
+    def about_the_show(passage: str) -> dict:
+        if "bottleneck" in passage:  # the most salient passage: the model writes about the show instead
+            return {"claim": "Most people listening to this podcast run software teams for a living.",
+                    "kind": "claim"}
         return claim_for(passage)
 
-    llm = ScriptedLLM(copies_the_best)
+    llm = ScriptedLLM(about_the_show)
     report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
     assert len(llm.calls) == 2 and report.chunks == 2
     assert len(report.insights) == 1 and "idle" in report.insights[0].claim
-    assert any("copies the transcript" in why for why in report.dropped)
+    assert any("about the show" in why for why in report.dropped)
+
+
+def test_the_speakers_own_sentence_may_be_the_claim_without_its_fillers():
+    def copies_the_best(passage: str) -> dict:
+        if "bottleneck" in passage:  # the model copies the speaker's sentence, with a spoken "like,"
+            sentence = next(s for s in passage.split(". ") if "bottleneck" in s)
+            words = sentence.split(": ")[-1].split()
+            return {"claim": " ".join(words[:3] + ["like,"] + words[3:]).rstrip(".") + ".", "kind": "claim"}
+        return claim_for(passage)
+
+    report = extract_passages(transcript(), ScriptedLLM(copies_the_best), speakers_hint=(HOST, GUEST), limit=1)
+    [insight] = report.insights
+    assert "bottleneck" in insight.claim and "like," not in insight.claim
+    assert not any("copies the transcript" in why for why in report.dropped)
 
 
 # --- a capable endpoint chooses among the code's candidates ------------------------------------------

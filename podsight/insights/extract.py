@@ -86,7 +86,7 @@ def _short(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
+def claim_problem(claim: str, quote: str, finder: QuoteFinder, *, copy_ok: bool = False) -> str | None:
     """Why a claim is not a standalone insight, or None when it is."""
     words = len(claim.split())
     if words < CLAIM_WORDS[0] or words > CLAIM_WORDS[1]:
@@ -101,6 +101,8 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder) -> str | None:
         return f"claim is small talk: '{_short(claim)}'"
     if looks_like_biography(claim):
         return f"claim is biography: '{_short(claim)}'"
+    if copy_ok:
+        return None
     if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD or finder.copied_share(claim) > COPIED_SHARE:
         return f"claim copies the transcript: '{_short(claim)}'"
     return None

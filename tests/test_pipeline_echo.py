@@ -10,6 +10,8 @@ import pytest
 
 from podsight.embed import pack_vector
 from podsight.pipeline.extract import RecentClaims
+from podsight.pipeline.transcribe import save_segments
+from podsight.records import Segment
 from podsight.store.models import Episode, InsightRow
 from podsight.store.queries import add_feed
 
@@ -63,3 +65,40 @@ def test_recent_claims_come_from_other_recent_episodes_and_follow_extraction(sto
 def test_no_recent_claims_means_no_echo(store, settings):
     recent = RecentClaims.load(store, settings, AxisEmbedder())
     assert recent.echo_for(1)(np.stack([axis(0)])).tolist() == [0.0]
+
+
+class TopicEmbedder:
+    """Stands in for MiniLM: a passage about sleep points one way, anything else another."""
+
+    name, dim = "topic-embedder", DIM
+
+    def embed(self, texts):
+        return np.stack([axis(0) if "sleep" in text else axis(1) for text in texts]) if texts else np.zeros((0, DIM))
+
+
+def queued_episode(session, feed, key: str, topic: str) -> int:
+    episode = Episode(feed_id=feed.id, key=key, title=key, state="transcribed")
+    session.add(episode)
+    session.flush()
+    answer = (f"The evidence on {topic} is clearer than most people think, because the same result shows up in "
+              f"every careful study of {topic} we have run over the last ten years, across many countries.")
+    save_segments(session, episode.id, [
+        Segment(start=300.0, end=304.0, text=f"What does the research say about {topic}?", speaker="Host"),
+        Segment(start=304.5, end=320.0, text=answer, speaker="Guest"),
+    ])
+    return episode.id
+
+
+def test_queued_episodes_echo_each_other_before_either_is_extracted(store, settings):
+    with store.session() as session:
+        feed, _ = add_feed(session, "https://example.com/feed.xml")
+        first, second = queued_episode(session, feed, "a", "sleep"), queued_episode(session, feed, "b", "sleep")
+        pricing = queued_episode(session, feed, "c", "pricing")
+
+    recent = RecentClaims.none(TopicEmbedder())
+    recent.add_queued_passages(store, TopicEmbedder())
+    sleep_passage, pricing_passage = np.stack([axis(0)]), np.stack([axis(1)])
+    assert recent.echo_for(first)(sleep_passage).round(3).tolist() == [1.0]  # the second's passage
+    assert recent.echo_for(pricing)(pricing_passage).round(3).tolist() == [0.0]  # its own passage does not count
+    recent.add(first, np.stack([axis(2)]))  # the first extracted: its passages still echo for the second
+    assert recent.echo_for(second)(sleep_passage).round(3).tolist() == [1.0]

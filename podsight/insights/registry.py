@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from podsight.insights.extract import extract_insights
-from podsight.insights.passages import extract_passages
+from podsight.insights.passages import extract_passages, passage_vectors
 from podsight.insights.select import Echo, Embed
 from podsight.llm.base import LLM
 from podsight.records import ExtractionReport, Segment
@@ -28,6 +28,14 @@ def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Seque
 
 
 EXTRACTORS: dict[str, Extract] = {"passages": _by_passages, "chunks": _by_chunks}
+ECHOING = frozenset({"passages"})  # the methods that read `echo` (and need other episodes' vectors for it)
+
+
+def uses_echo(settings) -> bool:
+    return settings.extraction in ECHOING
+
+
+__all__ = ["EXTRACTORS", "extract_episode", "passage_vectors", "uses_echo"]
 
 
 def extract_episode(settings, segments: list[Segment], llm: LLM, *, speakers: Sequence[str] = (),

@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
 from podsight.errors import LLMError, LLMStatusError
-from podsight.insights.registry import extract_episode
+from podsight.insights.registry import extract_episode, passage_vectors, uses_echo
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
 from podsight.store import jobs
@@ -32,6 +32,7 @@ log = logging.getLogger("podsight.pipeline")
 # episode would get the same, so none of them is charged an attempt and the stage stops until the next run.
 # Any other 4xx (400: the chunk overflows the context, 413, 422) is about this episode's own request.
 ENDPOINT_STATUS = {401, 403, 404, 408, 429}
+QUEUED_ECHO_EPISODES = 200  # queued episodes whose passages feed the echo: ~300 vectors each, 0.5 MB
 
 
 def extract(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
@@ -45,7 +46,9 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
         if progress:
             progress.start("Extracting insights", waiting)
         embedder = embedder or load_embedder(settings.embed_model)
-        recent = RecentClaims.load(store, settings, embedder)
+        recent = RecentClaims.load(store, settings, embedder) if uses_echo(settings) else RecentClaims.none(embedder)
+        if uses_echo(settings):
+            recent.add_queued_passages(store, embedder)
         with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
             for lease in queue.each():
                 try:
@@ -72,6 +75,14 @@ class RecentClaims:
 
     def __init__(self, episodes: np.ndarray, vectors: np.ndarray):
         self.episodes, self.vectors = episodes, vectors
+        # the candidate passages of the episodes queued with this run's, kept all run long: an idea two
+        # new episodes share is worth an insight in both, whichever of them is extracted first
+        self.passage_episodes, self.passage_vectors = episodes[:0], vectors[:0]
+
+    @classmethod
+    def none(cls, embedder: Embedder) -> RecentClaims:
+        """For a method that reads no echo."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros((0, embedder.dim), dtype=np.float32))
 
     @classmethod
     def load(cls, store: Store, settings: Settings, embedder: Embedder) -> RecentClaims:
@@ -80,6 +91,15 @@ class RecentClaims:
             rows = recent_claim_vectors(session, since, embedder.name)
         episodes = np.fromiter((episode for episode, _ in rows), dtype=np.int64, count=len(rows))
         return cls(episodes, unpack_vectors([blob for _, blob in rows], embedder.dim))
+
+    def add_queued_passages(self, store: Store, embedder: Embedder, limit: int = QUEUED_ECHO_EPISODES) -> None:
+        """The candidate passages of up to `limit` queued episodes (a few seconds of embedding each)."""
+        found = [(episode_id, passage_vectors(segments, embedder.embed))
+                 for episode_id, segments in _queued_transcripts(store, limit)]
+        found = [(episode_id, vectors) for episode_id, vectors in found if len(vectors)]
+        if found:
+            self.passage_episodes = np.concatenate([np.full(len(v), e, dtype=np.int64) for e, v in found])
+            self.passage_vectors = np.vstack([v for _, v in found]).astype(np.float32)
 
     def add(self, episode_id: int, vectors: np.ndarray) -> None:
         """The episode's claims as just saved (replacing any it had: extraction replaces them too)."""
@@ -90,13 +110,20 @@ class RecentClaims:
 
     def echo_for(self, episode_id: int):
         """The `select.Echo` of one episode: each passage's highest cosine to another episode's claim."""
-        others = self.vectors[self.episodes != episode_id]
+        others = np.vstack([self.vectors[self.episodes != episode_id],
+                            self.passage_vectors[self.passage_episodes != episode_id]])
 
         def echo(passages: np.ndarray) -> np.ndarray:
             if not len(others) or not len(passages):
                 return np.zeros(len(passages))
             return (passages @ others.T).max(axis=1)
         return echo
+
+
+def _queued_transcripts(store: Store, limit: int) -> list[tuple[int, list]]:
+    with store.session() as session:
+        return [(episode_id, load_segments(session, episode_id))
+                for episode_id in jobs.queued_ids(session, "transcribed", limit)]
 
 
 class EndpointDown(Exception):

@@ -89,6 +89,11 @@ def waiting(store: Store, state: str) -> int:
         return session.scalar(select(func.count()).select_from(Episode).where(Episode.state == state))
 
 
+def queued_ids(session: Session, state: str, limit: int) -> list[int]:
+    """Up to `limit` episodes waiting in `state`, oldest first, leased or not."""
+    return list(session.scalars(select(Episode.id).where(Episode.state == state).order_by(Episode.id).limit(limit)))
+
+
 def _claimable(now: datetime):
     return or_(Episode.lease_expires_at.is_(None), Episode.lease_expires_at <= now)
 

@@ -31,7 +31,10 @@ log = logging.getLogger("podsight.rank")
 KIND_BONUS = {"data_point": 0.05, "prediction": 0.05}
 RECENCY_BONUS = 0.05  # for the newest episode of the day, halving every RECENCY_HALF_LIFE_DAYS
 RECENCY_HALF_LIFE_DAYS = 2.0
-SUPPORT_BONUS = 0.1  # another episode makes the same claim or disputes it: a claim with a life beyond one show
+# Another episode makes the same claim or disputes it: a claim with a life beyond one show, which is what
+# podsight's links are for. Worth about one rank of salience in a 4-minute episode (ranks are 0.5/(n-1)
+# apart) and ten in an hour-long one, where the salience order is the less certain signal.
+SUPPORT_BONUS = 0.2
 SIMILARITY_PENALTY = 0.3  # for a copy of an item already picked, less for a looser resemblance
 SIMILARITY_FLOOR = 0.3  # cosine below which two claims are unrelated (MiniLM scores unrelated texts 0-0.25)
 SAME_SHOW_PENALTY = 0.1  # per item already picked from the same show

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from podsight.links.direction import opposite
 
 log = logging.getLogger("podsight.links")
 
@@ -15,7 +16,7 @@ log = logging.getLogger("podsight.links")
 # 0.75-0.85, a claim and its negation ~0.6 (embeddings barely see "not"), other topics under 0.2.
 RELATED = 0.45  # same topic
 CORROBORATING = 0.72  # same claim, when no judge has looked at the pair
-JUDGE_FROM = 0.5  # pairs this close go to the language model, which alone can say "contradicting"
+JUDGE_FROM = 0.5  # pairs this close go to the language model, which can say "contradicting"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def classify(pairs: Sequence[Pair], judge=None, *, budget: int = 40,
              corroborating: float = CORROBORATING, judge_from: float = JUDGE_FROM) -> list[Link]:
     """A link per pair. The closest `budget` pairs at or above `judge_from` are judged by `judge` (which
     returns a `Verdict` or None when it could not decide); the rest are classified by similarity alone,
-    which never says "contradicting". A judge's "unrelated" drops the pair."""
+    which never says "contradicting". A judge's "unrelated" drops the pair. Either way a "corroborating" pair
+    whose claims move in opposite directions (one up, one down: direction.py) becomes "contradicting"."""
     links, judged = [], 0
     for pair in pairs:  # closest first, so the budget goes to the pairs most likely to matter
         verdict = None
@@ -101,10 +103,21 @@ def classify(pairs: Sequence[Pair], judge=None, *, budget: int = 40,
             verdict = judge(pair)
         if verdict is not None:
             if verdict.relation != "unrelated":
-                links.append(Link(pair, verdict.relation, verdict.reason, verdict.model))
+                links.append(_directions_checked(Link(pair, verdict.relation, verdict.reason, verdict.model)))
             continue
         kind = "corroborating" if pair.similarity >= corroborating else "related"
-        links.append(Link(pair, kind, f"similar claims (cosine {pair.similarity:.2f})"))
+        links.append(_directions_checked(Link(pair, kind, f"similar claims (cosine {pair.similarity:.2f})")))
     if judge is not None and judged == budget:
         log.info("judged the %d closest pairs; the rest are linked by similarity only", budget)
     return links
+
+
+def _directions_checked(link: Link) -> Link:
+    """A "corroborating" pair whose claims move in opposite directions contradicts (direction.py)."""
+    if link.kind != "corroborating":
+        return link
+    why = opposite(link.pair.first.claim, link.pair.second.claim)
+    if why is None:
+        return link
+    return Link(link.pair, "contradicting", why, f"{link.judged_by} + direction check" if link.judged_by
+                else "direction check")

@@ -194,8 +194,8 @@ BUSINESS = DemoShow(
             number=17,
             title="The productivity paradox, again - with Élise Fontaine",
             description=(
-                "Labor economist Élise Fontaine ran a randomized trial of AI coding assistants and got a "
-                "surprising answer. Plus: the J-curve, and the cheapest productivity gain there is."
+                "Labor economist Élise Fontaine on a randomized trial of AI coding assistants with a surprising "
+                "answer. Plus: what electricity teaches, and the cheapest productivity gain there is."
             ),
             guest="Élise Fontaine",
             hours_before_anchor=26,
@@ -245,7 +245,7 @@ CLAIMS: tuple[PlantedClaim, ...] = (
         second=ClaimMention(
             "cost-of-a-bad-night",
             "Amara Osei",
-            "Seventeen hours without sleep impairs you about as much as a blood alcohol level of 0.05 percent.",
+            "17 hours without sleep impairs you about as much as a blood alcohol level of 0.05 percent.",
         ),
     ),
     PlantedClaim(
@@ -260,7 +260,7 @@ CLAIMS: tuple[PlantedClaim, ...] = (
         second=ClaimMention(
             "productivity-paradox",
             "Élise Fontaine",
-            "Sleep loss alone costs advanced economies about 2 percent of GDP a year, and almost no company "
+            "Sleep loss alone costs rich countries about 2 percent of GDP a year, and almost no company "
             "measures it.",
         ),
     ),

@@ -17,6 +17,7 @@ import pytest
 from fake_llm_server import FakeLLMServer
 from scripted_llm import ScriptedLLM
 
+import podsight.insights.passages as passages_module
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
 from podsight.insights.select import (
@@ -381,3 +382,17 @@ def test_an_endpoint_gets_several_passages_at_once_and_the_result_is_the_same():
         [(i.claim, i.start_s, i.importance) for i in four.insights]
     assert results[1][2] == 1 and 2 <= results[4][2] <= 4
     assert results[4][3] == results[1][3]  # no request is made that one at a time would not make
+
+
+@pytest.mark.parametrize("claim, passage, expected", [
+    ("More than people think, 17 hours awake impairs you like a drink.",
+     "More than people think. 17 hours awake impairs you like a drink or two.", "17 hours awake impairs you like a drink."),
+    ("Partly. With electricity, factories took 30 years to reorganise.",
+     "Partly. With electricity, factories took around 30 years to reorganise.",
+     "With electricity, factories took 30 years to reorganise."),
+    ("Factories took 30 years to reorganise.", "Partly. Factories took 30 years.", "Factories took 30 years to reorganise."),
+    ("Robots are rarely the bottleneck in warehouses.", "Robots are rarely the bottleneck. Hand-offs are.",
+     "Robots are rarely the bottleneck in warehouses."),  # a short opening that is the idea itself stays
+])
+def test_a_short_answer_the_passage_opens_with_is_not_part_of_the_claim(claim, passage, expected):
+    assert passages_module._without_lead_in(claim, passage) == expected

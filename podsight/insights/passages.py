@@ -179,7 +179,7 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
             known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
     """Keep the claim when it stands alone and is faithful to its passage; else record why not."""
-    claim = _without_fillers(_without_meta_opening(" ".join(answer.claim.split())))
+    claim = _without_lead_in(_without_fillers(_without_meta_opening(" ".join(answer.claim.split()))), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
     first, last = whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage))
@@ -231,6 +231,22 @@ _FILLER = re.compile(r",? (?:like|you know|I mean),(?= )", re.IGNORECASE)
 
 def _without_fillers(claim: str) -> str:
     return _FILLER.sub("", claim)
+
+
+LEAD_IN_WORDS = 5  # a passage opening this short answers the host ("Partly.", "More than people think.")
+
+
+def _without_lead_in(claim: str, passage: str) -> str:
+    """A claim copied with the passage's short opening answer ("More than people think, 17 hours ...") loses
+    it: the answer means something only after the host's question."""
+    opening = re.split(r"(?<=[.!?])\s+", passage.strip(), maxsplit=1)[0].rstrip(".!?")
+    if not opening or len(opening.split()) > LEAD_IN_WORDS:
+        return claim
+    found = re.match(rf"{re.escape(opening)}[,.;:!?]\s+(?=\S)", claim, re.IGNORECASE)
+    if not found:
+        return claim
+    rest = claim[found.end():]
+    return rest[0].upper() + rest[1:]
 
 
 def _without_meta_opening(claim: str) -> str:

@@ -57,8 +57,10 @@ def settings(tmp_path: Path, database_url: str | None, monkeypatch) -> Settings:
     # tests serve feeds, audio and webhooks on 127.0.0.1: they opt in to private addresses explicitly
     # The fakes standing in for the model script chunk answers ({"insights": [...]}), so these tests take the
     # chunk extractor; passage extraction (the default) has tests of its own (tests/test_insights_passages.py).
+    # The scripted fakes also answer in the order they are asked, so episodes are extracted one at a time here
+    # (llm_concurrency 1); tests/test_pipeline_concurrency.py runs them side by side.
     return Settings(home=tmp_path / "home", fetch_timeout_s=2.0, secret_key="test-secret", allow_private_addresses=True,
-                    extraction="chunks", database_url=database_url)
+                    extraction="chunks", database_url=database_url, llm_concurrency=1)
 
 
 @pytest.fixture

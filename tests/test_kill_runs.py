@@ -217,6 +217,7 @@ def world(tmp_path: Path):
                 "PODSIGHT_SMTP_HOST": "127.0.0.1", "PODSIGHT_SMTP_PORT": str(smtp.port),
                 "PODSIGHT_SMTP_SECURITY": "none", "PODSIGHT_FETCH_TIMEOUT_S": "5",
                 "PODSIGHT_LLM_TIMEOUT_S": "30", "PODSIGHT_SMTP_TIMEOUT_S": "10",
+                "PODSIGHT_LLM_CONCURRENCY": "1",  # one episode at a time per run, as with the embedded model
             })
             yield World(env, template, killer, sink, llm, tmp_path, on_extract)
     finally:

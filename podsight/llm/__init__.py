@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from podsight.config import Settings
-from podsight.llm.base import LLM, Usage
+from podsight.llm.base import LLM, InFlightLimit, Usage
 from podsight.llm.cache import CachedLLM, ResponseCache
 from podsight.llm.embedded import EmbeddedServer
 from podsight.llm.openai_compat import OpenAICompatible
@@ -32,7 +32,8 @@ def open_llm(settings: Settings, cache_path: Path) -> Iterator[LLM]:
         stack.callback(cache.close)
         client = _open_client(settings, stack)
         stack.callback(client.close)
-        yield CachedLLM(client, cache)
+        # a cached answer takes no slot: the limit wraps the model, the cache wraps the limit
+        yield CachedLLM(InFlightLimit(client, settings.llm_requests_at_once()), cache)
 
 
 def _open_client(settings: Settings, stack: ExitStack) -> OpenAICompatible:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -44,3 +45,21 @@ class LLM(Protocol):
         """Return the validated answer. Raises LLMOutputError when the answer does not fit the schema
         after one retry, LLMError when the endpoint cannot be reached."""
         ...
+
+
+class InFlightLimit:
+    """At most `limit` requests to the wrapped model at once, however many threads ask: the extraction
+    stage runs episodes side by side and each asks about several passages, and `llm_concurrency` bounds
+    the sum (a model server's queue, a provider's rate limit)."""
+
+    def __init__(self, inner: LLM, limit: int):
+        self.inner, self.name = inner, inner.name
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def count_tokens(self, text: str) -> int | None:
+        count = getattr(self.inner, "count_tokens", None)
+        return count(text) if count else None
+
+    def complete(self, messages: list[dict], schema: type[T], *, max_tokens: int = 512) -> tuple[T, Usage]:
+        with self._slots:
+            return self.inner.complete(messages, schema, max_tokens=max_tokens)

@@ -5,6 +5,8 @@ so the daily links stage only links."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
@@ -37,34 +39,54 @@ QUEUED_ECHO_EPISODES = 200  # queued episodes whose passages feed the echo: ~300
 
 def extract(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
     """Extract insights from the `transcribed` episodes, each claimed with a lease (other workers may take
-    some). The models start only when there is work."""
-    counts = {"episodes": 0, "insights": 0, "dropped": 0, "errors": 0}
+    some). The models start only when there is work. With an endpoint, `llm_concurrency` episodes run side
+    by side (the embedded model: one), and the LLM client keeps that many requests in flight in all."""
     with claims(store, settings, "transcribed") as queue:
         waiting = queue.waiting()
         if not waiting:
-            return counts
+            return dict(_Counts())
         if progress:
             progress.start("Extracting insights", waiting)
         embedder = embedder or load_embedder(settings.embed_model)
         recent = RecentClaims.load(store, settings, embedder) if uses_echo(settings) else RecentClaims.none(embedder)
         if uses_echo(settings):
             recent.add_queued_passages(store, embedder)
+        counts, stop = _Counts(), threading.Event()
         with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
-            for lease in queue.each():
-                try:
-                    report = _extract_one(store, settings, llm, embedder, recent, lease, progress)
-                except EndpointDown:
-                    counts["errors"] += 1
-                    break  # the other episodes wait for the next run, their attempts untouched
-                if progress:
-                    progress.advance(note="")
-                if report is None:
-                    counts["errors"] += 1
-                    continue
-                counts["episodes"] += 1
-                counts["insights"] += len(report.insights)
-                counts["dropped"] += len(report.dropped)
-    return counts
+            def work() -> None:
+                for lease in queue.each(until=stop):
+                    try:
+                        report = _extract_one(store, settings, llm, embedder, recent, lease, progress)
+                    except EndpointDown:
+                        counts.add(None)
+                        stop.set()  # the other episodes wait for the next run, their attempts untouched
+                        return
+                    counts.add(report)
+                    if progress:
+                        progress.advance(note="")
+
+            workers = min(settings.llm_requests_at_once(), waiting)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="podsight-episode") as pool:
+                for done in [pool.submit(work) for _ in range(workers)]:
+                    done.result()
+    return dict(counts)
+
+
+class _Counts(dict):
+    """The stage's counts, added to from the episode threads."""
+
+    def __init__(self) -> None:
+        super().__init__(episodes=0, insights=0, dropped=0, errors=0)
+        self._lock = threading.Lock()
+
+    def add(self, report: ExtractionReport | None) -> None:
+        with self._lock:
+            if report is None:
+                self["errors"] += 1
+                return
+            self["episodes"] += 1
+            self["insights"] += len(report.insights)
+            self["dropped"] += len(report.dropped)
 
 
 class RecentClaims:
@@ -78,6 +100,7 @@ class RecentClaims:
         # the candidate passages of the episodes queued with this run's, kept all run long: an idea two
         # new episodes share is worth an insight in both, whichever of them is extracted first
         self.passage_episodes, self.passage_vectors = episodes[:0], vectors[:0]
+        self._lock = threading.Lock()
 
     @classmethod
     def none(cls, embedder: Embedder) -> RecentClaims:
@@ -103,15 +126,17 @@ class RecentClaims:
 
     def add(self, episode_id: int, vectors: np.ndarray) -> None:
         """The episode's claims as just saved (replacing any it had: extraction replaces them too)."""
-        keep = self.episodes != episode_id
-        self.episodes = np.concatenate([self.episodes[keep], np.full(len(vectors), episode_id, dtype=np.int64)])
-        added = np.asarray(vectors, dtype=np.float32).reshape(-1, self.vectors.shape[1])
-        self.vectors = np.vstack([self.vectors[keep], added])
+        with self._lock:  # episodes may be extracted side by side
+            keep = self.episodes != episode_id
+            episodes = np.concatenate([self.episodes[keep], np.full(len(vectors), episode_id, dtype=np.int64)])
+            added = np.asarray(vectors, dtype=np.float32).reshape(-1, self.vectors.shape[1])
+            self.episodes, self.vectors = episodes, np.vstack([self.vectors[keep], added])
 
     def echo_for(self, episode_id: int):
         """The `select.Echo` of one episode: each passage's highest cosine to another episode's claim."""
-        others = np.vstack([self.vectors[self.episodes != episode_id],
-                            self.passage_vectors[self.passage_episodes != episode_id]])
+        with self._lock:
+            others = np.vstack([self.vectors[self.episodes != episode_id],
+                                self.passage_vectors[self.passage_episodes != episode_id]])
 
         def echo(passages: np.ndarray) -> np.ndarray:
             if not len(others) or not len(passages):

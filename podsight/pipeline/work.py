@@ -3,6 +3,7 @@ commit through the lease. Several `podsight run`s or `podsight worker`s share th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,21 +21,23 @@ class Claims:
         self.store, self.settings, self.state, self.heartbeat = store, settings, state, heartbeat
         self.owner = jobs.worker_name()
         self.tried: set[int] = set()
+        self._lock = threading.Lock()  # threads of one worker share the claims
 
     def waiting(self) -> int:
         """How many episodes wait in the stage now (for a progress bar: other workers may take some)."""
         return jobs.waiting(self.store, self.state)
 
     def take(self, limit: int) -> list[Lease]:
-        leases = jobs.claim(self.store, self.state, owner=self.owner, lease_s=self.settings.lease_s, limit=limit,
-                            max_attempts=self.settings.max_attempts, exclude=self.tried)
-        self.tried |= {lease.episode_id for lease in leases}
+        with self._lock:
+            leases = jobs.claim(self.store, self.state, owner=self.owner, lease_s=self.settings.lease_s,
+                                limit=limit, max_attempts=self.settings.max_attempts, exclude=set(self.tried))
+            self.tried |= {lease.episode_id for lease in leases}
         return leases
 
-    def each(self) -> Iterator[Lease]:
-        """One lease at a time, until the stage has nothing left this worker has not tried; the heartbeat
-        holds each while the caller works on it."""
-        while leases := self.take(1):
+    def each(self, until: threading.Event | None = None) -> Iterator[Lease]:
+        """One lease at a time, until the stage has nothing left this worker has not tried (or `until` is
+        set); the heartbeat holds each while the caller works on it. Threads may share one `Claims`."""
+        while not (until and until.is_set()) and (leases := self.take(1)):
             with self.heartbeat.holding(leases):
                 yield leases[0]
 

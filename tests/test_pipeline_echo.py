@@ -96,7 +96,7 @@ def test_queued_episodes_echo_each_other_before_either_is_extracted(store, setti
         pricing = queued_episode(session, feed, "c", "pricing")
 
     recent = RecentClaims.none(TopicEmbedder())
-    recent.add_queued_passages(store, TopicEmbedder())
+    recent.add_queued_passages(store)
     sleep_passage, pricing_passage = np.stack([axis(0)]), np.stack([axis(1)])
     assert recent.echo_for(first)(sleep_passage).round(3).tolist() == [1.0]  # the second's passage
     assert recent.echo_for(pricing)(pricing_passage).round(3).tolist() == [0.0]  # its own passage does not count

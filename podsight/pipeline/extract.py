@@ -50,7 +50,7 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
         embedder = embedder or load_embedder(settings.embed_model)
         recent = RecentClaims.load(store, settings, embedder) if uses_echo(settings) else RecentClaims.none(embedder)
         if uses_echo(settings):
-            recent.add_queued_passages(store, embedder)
+            recent.add_queued_passages(store)
         counts, stop = _Counts(), threading.Event()
         with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
             def work() -> None:
@@ -95,17 +95,26 @@ class RecentClaims:
     insight, since that is what a link is made of. Read once per stage run; each episode's new claims are
     added as it is saved, so an episode extracted later in the run can echo one extracted earlier."""
 
-    def __init__(self, episodes: np.ndarray, vectors: np.ndarray):
-        self.episodes, self.vectors = episodes, vectors
+    def __init__(self, episodes: np.ndarray, vectors: np.ndarray, embedder: Embedder):
+        self.episodes, self.vectors, self._embedder = episodes, vectors, embedder
         # the candidate passages of the episodes queued with this run's, kept all run long: an idea two
         # new episodes share is worth an insight in both, whichever of them is extracted first
         self.passage_episodes, self.passage_vectors = episodes[:0], vectors[:0]
         self._lock = threading.Lock()
+        self._seen: dict[str, np.ndarray] = {}
+
+    def embed(self, texts) -> np.ndarray:
+        """The embedder, reusing the queued episodes' passage vectors: choosing an episode's passages embeds
+        the same texts its echo was computed from (a third of the stage's CPU at 200 episodes, measured)."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._seen]
+        found = dict(zip(missing, self._embedder.embed(missing))) if missing else {}
+        return np.stack([self._seen.get(text, found.get(text)) for text in texts]) if texts else \
+            self._embedder.embed([])
 
     @classmethod
     def none(cls, embedder: Embedder) -> RecentClaims:
         """For a method that reads no echo."""
-        return cls(np.zeros(0, dtype=np.int64), np.zeros((0, embedder.dim), dtype=np.float32))
+        return cls(np.zeros(0, dtype=np.int64), np.zeros((0, embedder.dim), dtype=np.float32), embedder)
 
     @classmethod
     def load(cls, store: Store, settings: Settings, embedder: Embedder) -> RecentClaims:
@@ -113,16 +122,21 @@ class RecentClaims:
         with store.session() as session:
             rows = recent_claim_vectors(session, since, embedder.name)
         episodes = np.fromiter((episode for episode, _ in rows), dtype=np.int64, count=len(rows))
-        return cls(episodes, unpack_vectors([blob for _, blob in rows], embedder.dim))
+        return cls(episodes, unpack_vectors([blob for _, blob in rows], embedder.dim), embedder)
 
-    def add_queued_passages(self, store: Store, embedder: Embedder, limit: int = QUEUED_ECHO_EPISODES) -> None:
+    def add_queued_passages(self, store: Store, limit: int = QUEUED_ECHO_EPISODES) -> None:
         """The candidate passages of up to `limit` queued episodes (a few seconds of embedding each)."""
-        found = [(episode_id, passage_vectors(segments, embedder.embed))
+        found = [(episode_id, passage_vectors(segments, self._remembered))
                  for episode_id, segments in _queued_transcripts(store, limit)]
         found = [(episode_id, vectors) for episode_id, vectors in found if len(vectors)]
         if found:
             self.passage_episodes = np.concatenate([np.full(len(v), e, dtype=np.int64) for e, v in found])
             self.passage_vectors = np.vstack([v for _, v in found]).astype(np.float32)
+
+    def _remembered(self, texts) -> np.ndarray:
+        vectors = self._embedder.embed(texts)
+        self._seen.update(zip(texts, vectors))
+        return vectors
 
     def add(self, episode_id: int, vectors: np.ndarray) -> None:
         """The episode's claims as just saved (replacing any it had: extraction replaces them too)."""
@@ -188,7 +202,7 @@ def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder,
         segments = load_segments(session, lease.episode_id)
         speakers = [p["name"] for p in episode.persons or []]
     on_call = (lambda done, total: progress.note(f"call {done}/{total}")) if progress else None
-    report = extract_episode(settings, segments, llm, speakers=speakers, embed=embedder.embed,
+    report = extract_episode(settings, segments, llm, speakers=speakers, embed=recent.embed,
                              echo=recent.echo_for(lease.episode_id), progress=on_call)
     vectors = embedder.embed([insight.claim for insight in report.insights])
     with store.session() as session:

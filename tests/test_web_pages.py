@@ -229,6 +229,16 @@ def test_search_pages_and_the_like_fallback(site):
     assert like_segments.hits == ()  # "100%" is a word "100", which the transcript does not say
 
 
+def test_search_answers_from_the_databases_own_index(site):
+    """FTS5 on SQLite, the tsvector GIN index on PostgreSQL: words and word prefixes match, the middle of a
+    word does not (the LIKE scan would find "atteries" inside "batteries")."""
+    _, store, ids = site
+    with store.session() as session:
+        assert search_insights(session, "atteries").hits == ()
+        assert ids["same"] in [hit.id for hit in search_insights(session, "atteries", fts=False).hits]
+        assert ids["same"] in [hit.id for hit in search_insights(session, "batteries").hits]
+
+
 def test_hostile_text_is_escaped_on_every_page(site):
     client, _, ids = site
     for path in ("/", f"/insights/{ids['hostile']}", f"/episodes/{ids['other']}", f"/insights/{ids['main']}",

@@ -1,7 +1,8 @@
 """Full-text search over insights and transcript segments.
 
-On SQLite the FTS5 tables of migration 0003 answer (bm25 ranking, `snippet()` excerpts); on any other
-database a LIKE scan does, newest first, so search works everywhere and is fast where it matters most.
+On SQLite the FTS5 tables of migration 0003 answer (bm25 ranking, `snippet()` excerpts); on PostgreSQL the
+GIN indexes of migration 0007 on each row's tsvector (ts_rank_cd ranking, excerpts cut here); on any other
+database a LIKE scan does, newest first, so search works everywhere.
 
 User text never reaches FTS5 as syntax: it is cut into words and each word is quoted, so `"`, `AND (`,
 `NEAR(` or `*` search for words (or nothing) instead of raising a syntax error.
@@ -79,31 +80,27 @@ def fts_match(words: list[str]) -> str:
 
 def search_insights(session: Session, query: str, page: int = 1, per_page: int = 20,
                     fts: bool | None = None) -> SearchPage:
-    """Page `page` of the insights holding every word of `query`. fts: None uses FTS5 when on SQLite."""
-    return _search(session, query, page, per_page, fts, _INSIGHTS_FTS, _insights_like, InsightHit)
+    """Page `page` of the insights holding every word of `query`. fts=False: the LIKE scan, whatever the
+    database."""
+    return _search(session, query, page, per_page, fts, "insights", InsightHit)
 
 
 def search_segments(session: Session, query: str, page: int = 1, per_page: int = 20,
                     fts: bool | None = None) -> SearchPage:
-    """Page `page` of the segments holding every word of `query`. fts: None uses FTS5 when on SQLite."""
-    return _search(session, query, page, per_page, fts, _SEGMENTS_FTS, _segments_like, SegmentHit)
+    """Page `page` of the segments holding every word of `query`. fts=False: the LIKE scan, whatever the
+    database."""
+    return _search(session, query, page, per_page, fts, "segments", SegmentHit)
 
 
-def _search(session: Session, query: str, page: int, per_page: int, fts: bool | None, fts_sql, like, hit) -> SearchPage:
+def _search(session: Session, query: str, page: int, per_page: int, fts: bool | None, table: str, hit) -> SearchPage:
     words, page = query_words(query), max(page, 1)
     if not words:
         return SearchPage(query, page, (), False)
-    offset = (page - 1) * per_page
-    if _use_fts(session, fts):
-        rows = _run(session, fts_sql, fts_match(words), per_page + 1, offset)
-    else:
-        rows = like(session, words, per_page + 1, offset)
+    indexed = _INDEXED.get(session.get_bind().dialect.name)
+    search = indexed[table] if indexed and fts is not False else _LIKE[table]
+    rows = search(session, words, per_page + 1, (page - 1) * per_page)
     hits = tuple(hit(*row) for row in rows)  # one more than a page: tells whether there is a next page
     return SearchPage(query, page, hits[:per_page], len(hits) > per_page)
-
-
-def _use_fts(session: Session, fts: bool | None) -> bool:
-    return session.get_bind().dialect.name == "sqlite" if fts is None else fts
 
 
 # Ranking every match of a common word ("percent": all 100,000 insights) costs 120 ms; ranking the newest
@@ -149,6 +146,54 @@ def _run(session: Session, statement, match: str, limit: int, offset: int) -> li
                           "`podsight status` checks the database, a new migration rebuilds the index") from None
 
 
+# PostgreSQL: the expressions migration 0007 indexed, matched by every word (the last as a prefix).
+_PG_INSIGHTS = text("""
+SELECT i.id, i.claim, i.quote, i.speaker, i.kind, i.start_s, coalesce(f.title, f.url), e.title, e.id
+FROM insights AS i
+JOIN episodes AS e ON e.id = i.episode_id
+JOIN feeds AS f ON f.id = e.feed_id
+WHERE to_tsvector('simple', coalesce(i.claim, '') || ' ' || coalesce(i.quote, '') || ' ' || coalesce(i.why, ''))
+      @@ to_tsquery('simple', :query)
+ORDER BY ts_rank_cd(to_tsvector('simple', coalesce(i.claim, '') || ' ' || coalesce(i.quote, '') || ' '
+                                || coalesce(i.why, '')), to_tsquery('simple', :query)) DESC, i.id DESC
+LIMIT :limit OFFSET :offset
+""")
+
+_PG_SEGMENTS = text("""
+SELECT s.id, s.text, s.speaker, s.start_s, coalesce(f.title, f.url), e.title, e.id
+FROM segments AS s
+JOIN episodes AS e ON e.id = s.episode_id
+JOIN feeds AS f ON f.id = e.feed_id
+WHERE to_tsvector('simple', coalesce(s.text, '')) @@ to_tsquery('simple', :query)
+ORDER BY ts_rank_cd(to_tsvector('simple', coalesce(s.text, '')), to_tsquery('simple', :query)) DESC, s.id DESC
+LIMIT :limit OFFSET :offset
+""")
+
+
+def _fts5_insights(session: Session, words: list[str], limit: int, offset: int) -> list[tuple]:
+    return _run(session, _INSIGHTS_FTS, fts_match(words), limit, offset)
+
+
+def _fts5_segments(session: Session, words: list[str], limit: int, offset: int) -> list[tuple]:
+    return _run(session, _SEGMENTS_FTS, fts_match(words), limit, offset)
+
+
+def tsquery(words: list[str]) -> str:
+    """A to_tsquery expression: every word (quoted, though \\w+ words hold no syntax), the last a prefix."""
+    return " & ".join([f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"])
+
+
+def _pg_insights(session: Session, words: list[str], limit: int, offset: int) -> list[tuple]:
+    """Rows shaped as the FTS5 query returns them, the excerpt cut by `make_snippet`."""
+    rows = session.execute(_PG_INSIGHTS, {"query": tsquery(words), "limit": limit, "offset": offset})
+    return [(r[0], r[1], make_snippet(r[2] if _has_any(r[2], words) else r[1], words), *r[3:]) for r in rows]
+
+
+def _pg_segments(session: Session, words: list[str], limit: int, offset: int) -> list[tuple]:
+    rows = session.execute(_PG_SEGMENTS, {"query": tsquery(words), "limit": limit, "offset": offset})
+    return [(r[0], make_snippet(r[1], words), *r[2:]) for r in rows]
+
+
 def _contains_all(columns, words: list[str]):
     """Each word somewhere in one of `columns` (LIKE with %, _ and \\ escaped)."""
     patterns = ["%" + re.sub(r"([%_\\])", r"\\\1", word) + "%" for word in words]
@@ -188,3 +233,11 @@ def make_snippet(value: str, words: list[str], width: int = 200) -> str:
     window = value[start:start + width]
     marked = pattern.sub(lambda m: MARK_START + m.group(0) + MARK_END, window)
     return ("…" if start else "") + marked + ("…" if start + width < len(value) else "")
+
+
+# How each database answers from its index; any other database, or fts=False, scans with LIKE.
+_INDEXED = {
+    "sqlite": {"insights": _fts5_insights, "segments": _fts5_segments},
+    "postgresql": {"insights": _pg_insights, "segments": _pg_segments},
+}
+_LIKE = {"insights": _insights_like, "segments": _segments_like}

@@ -259,7 +259,7 @@ def test_llm_names_that_cannot_be_checked_are_dropped_and_failures_change_nothin
 
 
 def test_the_feed_s_author_stands_in_for_a_host_the_episode_does_not_list():
-    from podsight.pipeline.asr import episode_persons
+    from podsight.store.episodes import episode_persons
     from podsight.store.models import Episode, Feed
 
     feed = Feed(url="https://example.com/feed.xml", author="Daniel Reyes")

@@ -23,7 +23,7 @@ from podsight.insights.extract import PIECE_WORDS
 from podsight.insights.faithful import faithfulness_problems, speaker_as_subject
 from podsight.insights.sponsor import skip_mask
 from podsight.pipeline import run as run_pipeline
-from podsight.pipeline.transcribe import load_segments
+from podsight.store.episodes import load_segments
 from podsight.store.db import Store
 from podsight.store.models import DigestRow, Episode, Feed, InsightRow, Subscriber, TranscriptSegment
 from podsight.store.queries import add_subscriber, find_digest

@@ -12,7 +12,7 @@ from servers import Static, serve
 from sqlalchemy import select
 
 from podsight.pipeline import run
-from podsight.pipeline.transcribe import load_segments
+from podsight.store.episodes import load_segments
 from podsight.store.models import Episode
 from podsight.store.queries import add_feed
 

@@ -10,7 +10,7 @@ import pytest
 
 from podsight.embed import pack_vector
 from podsight.pipeline.extract import RecentClaims
-from podsight.pipeline.transcribe import save_segments
+from podsight.store.episodes import replace_segments
 from podsight.records import Segment
 from podsight.store.models import Episode, InsightRow
 from podsight.store.queries import add_feed
@@ -82,10 +82,10 @@ def queued_episode(session, feed, key: str, topic: str) -> int:
     session.flush()
     answer = (f"The evidence on {topic} is clearer than most people think, because the same result shows up in "
               f"every careful study of {topic} we have run over the last ten years, across many countries.")
-    save_segments(session, episode.id, [
+    replace_segments(session, episode.id, [
         Segment(start=300.0, end=304.0, text=f"What does the research say about {topic}?", speaker="Host"),
         Segment(start=304.5, end=320.0, text=answer, speaker="Guest"),
-    ])
+    ], [None, None])
     return episode.id
 
 

@@ -19,11 +19,9 @@ from podsight.asr import (AudioError, OpenAITranscriber, Transcriber, Transcript
                           transcribe_episode)
 from podsight.config import Settings
 from podsight.errors import PodsightError
-from podsight.records import Person
-from podsight.store import jobs
+from podsight.store import episodes, jobs
 from podsight.store.db import Store
 from podsight.store.jobs import Lease, LeaseLost
-from podsight.store.models import Episode
 
 from .transcribe import describe, store_transcript
 from .work import claims
@@ -161,15 +159,6 @@ class _AudioMeter:
                      self.done_s / 60, elapsed / 60, self.done_s / elapsed)
 
 
-def episode_persons(episode: Episode) -> tuple[Person, ...]:
-    """Who speaks: the episode's `podcast:person`s, plus the feed's author as the host when they list no
-    host (feeds often list only the guest; the author is usually the host)."""
-    persons = tuple(Person(p["name"], p.get("role") or "host") for p in episode.persons or [] if p.get("name"))
-    if episode.feed.author and not any(p.role.strip().lower() == "host" for p in persons):
-        persons += (Person(episode.feed.author, "host"),)
-    return persons
-
-
 def _transcribe_one(store: Store, settings: Settings, transcriber, lease: Lease, on_audio: _AudioMeter) -> bool:
     """Whether the episode got its transcript. Any failure (audio, model, storing) is this episode's,
     stored for `podsight status` (its claim counted the attempt): one episode must not hold back the others."""
@@ -188,9 +177,7 @@ def _transcribe_one(store: Store, settings: Settings, transcriber, lease: Lease,
 
 def _transcribe_and_store(store: Store, settings: Settings, transcriber, lease: Lease,
                           on_audio: _AudioMeter) -> None:
-    with store.session() as session:
-        episode = session.get(Episode, lease.episode_id)
-        audio_url, persons = episode.audio_url, episode_persons(episode)
+    audio_url, persons = episodes.audio_of(store, lease.episode_id)
     if not audio_url:
         raise AudioError("the feed gives no audio enclosure for this episode")
     result = transcribe_episode(
@@ -200,5 +187,4 @@ def _transcribe_and_store(store: Store, settings: Settings, transcriber, lease: 
         allow_private=settings.allow_private_addresses,
     )
     on_audio.finished(lease.episode_id)
-    with store.session() as session:
-        store_transcript(session, lease, result.segments, source=f"asr:{result.model}")
+    store_transcript(store, lease, result.segments, source=f"asr:{result.model}")

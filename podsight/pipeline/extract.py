@@ -7,11 +7,9 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import delete
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
@@ -19,13 +17,12 @@ from podsight.errors import LLMError, LLMStatusError
 from podsight.insights.registry import extract_episode, passage_vectors, uses_echo
 from podsight.llm import open_llm
 from podsight.records import ExtractionReport
-from podsight.store import jobs
+from podsight.store import episodes, jobs
 from podsight.store.db import Store
 from podsight.store.jobs import Lease, LeaseLost
-from podsight.store.models import Episode, InsightRow
 from podsight.store.queries import recent_claim_vectors
 
-from .transcribe import describe, load_segments
+from .transcribe import describe
 from .work import claims
 
 log = logging.getLogger("podsight.pipeline")
@@ -127,7 +124,7 @@ class RecentClaims:
     def add_queued_passages(self, store: Store, limit: int = QUEUED_ECHO_EPISODES) -> None:
         """The candidate passages of up to `limit` queued episodes (a few seconds of embedding each)."""
         found = [(episode_id, passage_vectors(segments, self._remembered))
-                 for episode_id, segments in _queued_transcripts(store, limit)]
+                 for episode_id, segments in episodes.queued_transcripts(store, "transcribed", limit)]
         found = [(episode_id, vectors) for episode_id, vectors in found if len(vectors)]
         if found:
             self.passage_episodes = np.concatenate([np.full(len(v), e, dtype=np.int64) for e, v in found])
@@ -157,12 +154,6 @@ class RecentClaims:
                 return np.zeros(len(passages))
             return (passages @ others.T).max(axis=1)
         return echo
-
-
-def _queued_transcripts(store: Store, limit: int) -> list[tuple[int, list]]:
-    with store.session() as session:
-        return [(episode_id, load_segments(session, episode_id))
-                for episode_id in jobs.queued_ids(session, "transcribed", limit)]
 
 
 class EndpointDown(Exception):
@@ -197,34 +188,11 @@ def _extract_one(store: Store, settings: Settings, llm, embedder: Embedder, rece
 
 def _extract_and_save(store: Store, settings: Settings, llm, embedder: Embedder, recent: RecentClaims,
                       lease: Lease, progress) -> ExtractionReport:
-    with store.session() as session:
-        episode = session.get(Episode, lease.episode_id)
-        segments = load_segments(session, lease.episode_id)
-        speakers = [p["name"] for p in episode.persons or []]
+    segments, speakers = episodes.transcript_of(store, lease.episode_id)
     on_call = (lambda done, total: progress.note(f"call {done}/{total}")) if progress else None
     report = extract_episode(settings, segments, llm, speakers=speakers, embed=recent.embed,
                              echo=recent.echo_for(lease.episode_id), progress=on_call)
     vectors = embedder.embed([insight.claim for insight in report.insights])
-    with store.session() as session:
-        _save_report(session, jobs.finish(session, lease, "extracted"), report, vectors, embedder)
+    episodes.save_extraction(store, lease, report, [pack_vector(v, "float16") for v in vectors], embedder.name)
     recent.add(lease.episode_id, vectors)
     return report
-
-
-def _save_report(session, episode: Episode, report: ExtractionReport, vectors: np.ndarray,
-                 embedder: Embedder) -> None:
-    """Replace the episode's insights with this run's (idempotent) and keep the report for `status`."""
-    session.execute(delete(InsightRow).where(InsightRow.episode_id == episode.id))
-    session.add_all(
-        InsightRow(episode_id=episode.id, **asdict(insight), embedding=pack_vector(vector, "float16"),
-                   embed_model=embedder.name)
-        for insight, vector in zip(report.insights, vectors)
-    )
-    episode.extraction = {
-        "chunks": report.chunks,
-        "insights": len(report.insights),
-        "chunks_skipped": list(report.chunks_skipped),
-        "dropped": list(report.dropped),
-        "tokens_in": report.tokens_in,
-        "tokens_out": report.tokens_out,
-    }

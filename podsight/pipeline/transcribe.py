@@ -6,23 +6,20 @@ import asyncio
 import logging
 
 import httpx
-from sqlalchemy import delete, select
 
 from podsight.config import Settings
 from podsight.errors import PodsightError
 from podsight.http import fetch, make_client
 from podsight.insights.sponsor import intro_mask, sponsor_mask
 from podsight.records import Segment, TranscriptLink
-from podsight.store import jobs
+from podsight.store import episodes, jobs
 from podsight.store.db import Store
 from podsight.store.jobs import Lease, LeaseLost
-from podsight.store.models import Episode, TranscriptSegment
 from podsight.transcripts.parse import choose_transcript, parse_transcript
 
 from .work import claims
 
 log = logging.getLogger("podsight.pipeline")
-
 
 CLAIM_BATCH = 200  # episodes fetched concurrently (settings.max_concurrency at a time) under one claim
 
@@ -37,18 +34,13 @@ def fetch_transcripts(store: Store, settings: Settings, progress=None) -> dict[s
             progress.start("Fetching transcripts", queue.waiting())
         while leases := queue.take(CLAIM_BATCH):
             with queue.heartbeat.holding(leases):
-                links = _links_of(store, leases)
+                links = episodes.transcript_links(store, leases)
                 results = asyncio.run(_fetch_all(settings, [(lease, links[lease.episode_id]) for lease in leases],
                                                  progress))
                 for lease, outcome in results:
                     state = _store_safely(store, settings, lease, outcome)
                     counts[state if state in counts else "errors"] += 1
     return counts
-
-
-def _links_of(store: Store, leases: list[Lease]) -> dict[int, list]:
-    with store.session() as session:
-        return {lease.episode_id: session.get(Episode, lease.episode_id).transcript_links for lease in leases}
 
 
 async def _fetch_all(settings: Settings, todo, progress):
@@ -109,8 +101,12 @@ def _store_safely(store: Store, settings: Settings, lease: Lease, outcome) -> st
         jobs.fail(store, lease, f"transcript: {outcome}", settings.max_attempts)
         return "failed"
     try:
-        with store.session() as session:
-            return _store_outcome(session, lease, outcome)
+        if outcome is None:
+            episodes.finish_without_transcript(store, lease)
+            return "needs_asr"
+        url, segments = outcome
+        store_transcript(store, lease, segments, source=url)
+        return "transcribed"
     except LeaseLost as exc:
         log.warning("%s; its transcript is dropped", exc)
         return "lost"
@@ -120,41 +116,13 @@ def _store_safely(store: Store, settings: Settings, lease: Lease, outcome) -> st
         return "failed"
 
 
-def _store_outcome(session, lease: Lease, outcome) -> str:
-    if outcome is None:
-        return jobs.finish(session, lease, "needs_asr").state
-    url, segments = outcome
-    return store_transcript(session, lease, segments, source=url).state
-
-
-def store_transcript(session, lease: Lease, segments: list[Segment], *, source: str) -> Episode:
-    """The episode now has a transcript (publisher's or speech-to-text): on to the insight stage."""
-    episode = jobs.finish(session, lease, "transcribed")
-    save_segments(session, episode.id, segments)
-    episode.transcript_source = source
-    return episode
-
-
-def save_segments(session, episode_id: int, segments: list[Segment]) -> None:
-    """Replace the episode's transcript (idempotent: a rerun writes the same rows), each segment marked
-    when it is a sponsor read or an introduction (the same masks the insight stage applies)."""
-    session.execute(delete(TranscriptSegment).where(TranscriptSegment.episode_id == episode_id))
-    kinds = segment_kinds(segments)
-    session.add_all(
-        TranscriptSegment(episode_id=episode_id, idx=i, start_s=s.start, end_s=s.end, speaker=s.speaker, text=s.text,
-                          kind=kind)
-        for i, (s, kind) in enumerate(zip(segments, kinds))
-    )
+def store_transcript(store: Store, lease: Lease, segments: list[Segment], *, source: str) -> None:
+    """The episode now has a transcript (publisher's or speech-to-text), each segment marked when it is a
+    sponsor read or an introduction (the masks the insight stage applies): on to the insight stage."""
+    episodes.save_transcript(store, lease, segments, segment_kinds(segments), source=source)
 
 
 def segment_kinds(segments: list[Segment]) -> list[str | None]:
     """"ad", "intro" or None (the conversation) for each segment."""
     ads, intros = sponsor_mask(segments), intro_mask(segments)
     return ["ad" if ad else "intro" if intro else None for ad, intro in zip(ads, intros)]
-
-
-def load_segments(session, episode_id: int) -> list[Segment]:
-    rows = session.scalars(
-        select(TranscriptSegment).where(TranscriptSegment.episode_id == episode_id).order_by(TranscriptSegment.idx)
-    )
-    return [Segment(start=r.start_s, end=r.end_s, text=r.text, speaker=r.speaker) for r in rows]

@@ -99,16 +99,24 @@ def serve_shows(port_out, feeds: int) -> None:
             else:
                 self.send_error(404)
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            _reply(self, body, kind)
 
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    _serve(Handler, port_out)
+
+
+def _reply(handler: BaseHTTPRequestHandler, body: bytes, kind: str) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler], port_out) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     port_out.put(server.server_address[1])
     server.serve_forever()
@@ -131,19 +139,12 @@ def serve_fake_model(port_out, latency_s: float, counter) -> None:
                                "choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": content}}],
                                "usage": {"prompt_tokens": 200, "completion_tokens": 40}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            _reply(self, body, "application/json")
 
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port_out.put(server.server_address[1])
-    server.serve_forever()
+    _serve(Handler, port_out)
 
 
 def _answer(request: dict) -> dict:

@@ -143,3 +143,18 @@ def test_a_dead_worker_on_this_machine_frees_its_leases_at_once(store):
     [lease] = _claim(store, owner=alive, now=T0 + timedelta(seconds=5), lease_s=600)
     assert (lease.episode_id, lease.attempt) == (episode_id, 2)
     assert _claim(store, owner="w3", now=T0 + timedelta(seconds=10)) == []  # this one's owner is alive
+
+
+def test_podsight_status_shows_who_holds_a_lease_until_when(store, settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from podsight.cli import app
+
+    first, _ = _episodes(store, 2)
+    _claim(store, owner="worker-host:4242", now=datetime.now(timezone.utc), lease_s=600)
+    monkeypatch.setenv("PODSIGHT_SECRET_KEY", "test-secret")
+    shown = CliRunner().invoke(app, ["--home", str(settings.home), "status"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())  # rich wraps long lines
+    assert f"episode {first} Episode 0: transcribed, claimed by worker-host:4242 until" in text
+    assert "(try 1)" in text and text.count("claimed by") == 1

@@ -20,6 +20,10 @@ def show(data: dict, as_json: bool) -> None:
         if f.get("held_back"):
             show_held_back(f)
     console.print("Episodes: " + ", ".join(f"{k} {v}" for k, v in data["episodes"].items()))
+    for lease in data["leased"]:  # being worked on now, or by a worker that stopped (until the lease runs out)
+        console.print(f"[cyan]episode {lease['episode_id']}[/] {escape(lease['title'])}: {lease['state']}, claimed by "
+                      f"{lease['owner']} until {lease['until'].isoformat(timespec='seconds')} "
+                      f"(try {lease['attempts']})", highlight=False)
     for p in data["episode_errors"]:
         console.print(f"[yellow]episode {p['episode_id']}[/] {p['title']} ({p['state']}, {p['attempts']} tries): {p['error']}")
     for n in data["extraction_notes"]:

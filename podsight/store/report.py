@@ -51,8 +51,14 @@ def status_report(session) -> dict:
         {"episode_id": e.id, "title": e.title, **{k: e.extraction.get(k) for k in ("insights", "dropped", "chunks_skipped")}}
         for e in dropped if e.extraction.get("dropped") or e.extraction.get("chunks_skipped")
     ]
+    leased = [
+        {"episode_id": e.id, "title": e.title, "state": e.state, "owner": e.lease_owner, "until": e.lease_expires_at,
+         "attempts": e.attempts}
+        for e in session.scalars(select(Episode).where(Episode.lease_owner.is_not(None)).order_by(Episode.id))
+    ]
     return {
         "feeds": feeds, "episodes": {s: totals.get(s, 0) for s in EPISODE_STATES}, "episode_errors": problems,
+        "leased": leased,
         "extraction_notes": notes, "deliveries": delivery_report(session),
         "subscribers": session.scalar(select(func.count()).select_from(Subscriber)),
         "digests": session.scalar(select(func.count()).select_from(DigestRow)),

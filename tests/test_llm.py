@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -324,3 +327,24 @@ def test_embedded_smollm2_answers_schema_valid_json_through_open_llm(tmp_path):
         _, second = llm.complete([system, {"role": "user", "content": "And of Peru? Answer in JSON."}], Answer, max_tokens=40)
         assert 60 < second.reused_prompt_tokens < second.prompt_tokens
         assert llm.count_tokens("Paris is the capital of France.") == 7
+
+
+def _open_and_write(path: str, start: float) -> None:
+    while time.time() < start:  # all processes open the new cache at the same moment
+        pass
+    cache = ResponseCache(path)
+    cache.put(f"key-{os.getpid()}", "value")
+    cache.close()
+
+
+def test_workers_opening_a_new_cache_at_once_all_succeed(tmp_path):
+    """Ray actors and runs side by side start together; switching a new file to WAL and adding columns raced."""
+    for trial in range(3):
+        path, start = str(tmp_path / f"cache-{trial}.sqlite"), time.time() + 0.5
+        workers = [multiprocessing.Process(target=_open_and_write, args=(path, start)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+        assert len(ResponseCache(path)) == 4

@@ -11,6 +11,7 @@ import json
 import sqlite3
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,19 +39,39 @@ class ResponseCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # check_same_thread=False: the lock below serialises use across threads.
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers in other processes do not block writers
-            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self._add_usage_columns()
-            self._db.commit()
+            self._set_up()
         except (OSError, sqlite3.Error) as exc:
             raise LLMError(f"cannot open the LLM response cache {self.path}: {exc}; it is only a cache, delete it") from exc
+
+    def _set_up(self, tries: int = 20) -> None:
+        """WAL mode and the table. Workers starting together (Ray actors, two runs) race for the lock that
+        switching to WAL takes, which SQLite's busy timeout does not cover: the loser waits and tries again."""
+        for attempt in range(tries):
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")  # readers in other processes do not block writers
+                usage = ", ".join(f"{column} INTEGER NOT NULL DEFAULT 0" for column in _USAGE_COLUMNS)
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+                                 f"{usage})")
+                self._add_usage_columns()
+                self._db.commit()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == tries - 1:
+                    raise
+                self._db.rollback()
+                time.sleep(0.05 * (attempt + 1))
 
     def _add_usage_columns(self) -> None:
         """Caches written before usage was kept get the columns; their old rows read as 0 tokens."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
         for column in _USAGE_COLUMNS:
             if column not in have:
-                self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+                try:
+                    self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+                except sqlite3.OperationalError as exc:  # another process added it just now
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def get(self, key: str) -> tuple[str, Usage] | None:
         """The stored answer and its original usage (marked cached), or None."""

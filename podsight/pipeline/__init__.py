@@ -10,6 +10,7 @@ import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from datetime import datetime, timezone
 
 from podsight.config import Settings
@@ -20,6 +21,7 @@ from podsight.store.db import Store
 from .asr import speech_to_text
 from .deliver import deliver
 from .digest import build_digests
+from .engines import Engine, run_stage
 from .extract import extract
 from .links import link_insights
 from .scan import scan
@@ -66,10 +68,12 @@ def run(
     ignore_send_hour: bool = False,
     progress=None,
     embedder: Embedder | None = None,
+    engine: Engine = Engine(),
 ) -> dict[str, dict]:
     """Run the chosen stages once; returns per-stage counts. A long-lived caller (the scheduler) passes
     its `embedder` so the model is read once, not on every run. While another run holds the run lock,
-    this one shares the episode stages with it and skips the rest ({"skipped": SKIPPED}).
+    this one shares the episode stages with it and skips the rest ({"skipped": SKIPPED}). `engine` says
+    where the episode stages run (engines.py: here, or in Ray workers).
 
     A stage that crashes is logged and recorded as summary[stage] = {"error": ...}, and the later stages run
     all the same: a digest or a pending delivery must not wait on a fault in the transcript stage. The run
@@ -92,7 +96,7 @@ def run(
     summary: dict[str, dict] = {}
     for name in (s for s in STAGES if s in stages):
         if name in WORKER_STAGES:
-            summary[name] = _run_stage(name, work[name])
+            summary[name] = _run_stage(name, partial(run_stage, engine, store, settings, name, work[name]))
             continue
         with _locked(settings) as held:
             summary[name] = _run_stage(name, work[name]) if held else {"skipped": SKIPPED}

@@ -14,7 +14,9 @@ the database and every check are real.
 
 Configurations, each on a fresh database:
 - sequential: `llm_concurrency = 1`, one request at a time, as before this benchmark existed;
-- concurrent: `llm_concurrency = --concurrency` (32), episodes side by side, requests bounded in all.
+- concurrent: `llm_concurrency = --concurrency` (32), episodes side by side, requests bounded in all;
+- ray: `--engine ray` with `--workers` (2) Ray actors, each with its share of `--concurrency` in flight
+  (the stage's vectors and model loading happen once per actor).
 
 Printed per configuration: wall time per stage, episodes per minute, model requests, and the orchestration
 cost per episode: claiming and committing leases alone (no work), timed on the same database afterwards.
@@ -167,10 +169,11 @@ def start(target, *args) -> tuple[multiprocessing.Process, int]:
 
 
 def run_config(name: str, concurrency: int, database_url: str | None, shows: str, model: str, episodes: int,
-               counter) -> dict:
+               counter, workers: int = 0) -> dict:
     from podsight.config import Settings
     from podsight.embed import load_embedder
     from podsight.pipeline import run
+    from podsight.pipeline.engines import Engine
     from podsight.store.db import Store
     from podsight.store.queries import add_feed
 
@@ -185,11 +188,12 @@ def run_config(name: str, concurrency: int, database_url: str | None, shows: str
             add_feed(session, f"{shows}/f/{number}.xml")
     embedder = load_embedder(settings.embed_model)
     row = {"config": name, "llm_concurrency": concurrency, "episodes": episodes}
+    engine = Engine("ray", workers) if workers else Engine()
     before = counter.value
     started = time.monotonic()
     for stage in ("scan", "transcripts", "insights", "links"):
         t0 = time.monotonic()
-        counts = run(store, settings, stages=(stage,), embedder=embedder)[stage]
+        counts = run(store, settings, stages=(stage,), embedder=embedder, engine=engine)[stage]
         row[f"{stage}_s"] = round(time.monotonic() - t0, 1)
         row[f"{stage}_counts"] = counts
         print(f"  {name}: {stage} {row[f'{stage}_s']} s {counts}", flush=True)
@@ -226,7 +230,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
-    parser.add_argument("--only", choices=("sequential", "concurrent"))
+    parser.add_argument("--only", choices=("sequential", "concurrent", "ray"))
+    parser.add_argument("--workers", type=int, default=2, help="Ray actors in the ray configuration.")
     parser.add_argument("--json", type=Path, help="Also write the rows here.")
     args = parser.parse_args()
     episodes = max(EPISODES_PER_FEED, args.episodes // EPISODES_PER_FEED * EPISODES_PER_FEED)
@@ -236,21 +241,23 @@ def main() -> None:
     shows_process, shows_port = start(serve_shows, episodes // EPISODES_PER_FEED)
     model_process, model_port = start(serve_fake_model, args.latency_ms / 1000, counter)
     shows, model = f"http://127.0.0.1:{shows_port}", f"http://127.0.0.1:{model_port}/v1"
-    configs = [("sequential", 1), ("concurrent", args.concurrency)]
+    # Ray: `--workers` actors, each keeping its share of the requests in flight
+    configs = [("sequential", 1, 0), ("concurrent", args.concurrency, 0),
+               ("ray", max(1, args.concurrency // args.workers), args.workers)]
     configs = [c for c in configs if args.only in (None, c[0])]
     backends = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     rows = []
     try:
         for backend in backends:
-            for name, concurrency in configs:
+            for name, concurrency, workers in configs:
                 if backend == "postgresql":
                     from postgres_server import PostgresServer, find_binaries
                     with PostgresServer.start(find_binaries()) as server:
                         rows.append({"database": backend, **run_config(name, concurrency, server.new_database(),
-                                                                       shows, model, episodes, counter)})
+                                                                       shows, model, episodes, counter, workers)})
                 else:
                     rows.append({"database": backend, **run_config(name, concurrency, None, shows, model, episodes,
-                                                                   counter)})
+                                                                   counter, workers)})
     finally:
         shows_process.terminate()
         model_process.terminate()

@@ -396,3 +396,16 @@ def test_an_endpoint_gets_several_passages_at_once_and_the_result_is_the_same():
 ])
 def test_a_short_answer_the_passage_opens_with_is_not_part_of_the_claim(claim, passage, expected):
     assert passages_module._without_lead_in(claim, passage) == expected
+
+
+def test_a_turn_that_ends_in_a_question_is_never_a_passage_whoever_asks_the_most():
+    """The guest here asks more questions than the host (rhetorical ones, mid-answer), so the host cannot be
+    told by counting them; the host's set-up is still not taken for an idea."""
+    setup = ("You have spent a lot of time on warehouses and robots, and I know you see a strong connection between "
+             "the two, but what do people building these systems most often miss or misunderstand about the hand-offs?")
+    answer = ("Why do robots sit idle? Is it the software? Is it the batteries? No. Most warehouses lose their time in "
+              "the hand-offs between shifts, because every handover resets the queue and nobody owns the first hour.")
+    segments = [Segment(start=300.0, end=320.0, text=setup, speaker="Host"),
+                Segment(start=320.5, end=345.0, text=answer, speaker="Guest")]
+    chosen = choose_passages(segments, [False, False], limit=5)
+    assert [p.speaker for p in chosen] == ["Guest"]

@@ -182,7 +182,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     moment or idea, and none clearly below the episode's average (salience under FLOOR: the cut is not at the
     average itself, since in a 4-minute episode one strong passage pushes every other below it)."""
     host = host_of(pieces)
-    passages = [p for p in candidate_passages(pieces, skip) if not _hosts_question(p, host)]
+    passages = [p for p in candidate_passages(pieces, skip) if not _asks(p)]
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None
@@ -199,10 +199,12 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     return [scored[i] for i in chosen]
 
 
-def _hosts_question(passage: Passage, host: str | None) -> bool:
-    """The host setting up a question: its premise is the host's framing, and a claim written from it read
-    as the guest's idea or as the question itself ("People misunderstand X, and it annoys the speaker")."""
-    return host is not None and passage.speaker == host and passage.text.rstrip().endswith("?")
+def _asks(passage: Passage) -> bool:
+    """A turn that ends in a question sets one up: its premise is the asker's framing, and a claim written
+    from it read as the other speaker's idea or as the question itself ("People misunderstand X, and it
+    annoys the speaker"). Whoever asks: the host is not always the one asking the most questions (a dev-set
+    guest asked more, and his host's set-ups were taken for ideas)."""
+    return passage.text.rstrip().endswith("?")
 
 
 def _same_moment(a: Passage, b: Passage, vectors: np.ndarray | None, i: int, j: int, gap: float) -> bool:

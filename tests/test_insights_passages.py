@@ -409,3 +409,19 @@ def test_a_turn_that_ends_in_a_question_is_never_a_passage_whoever_asks_the_most
                 Segment(start=320.5, end=345.0, text=answer, speaker="Guest")]
     chosen = choose_passages(segments, [False, False], limit=5)
     assert [p.speaker for p in chosen] == ["Guest"]
+
+
+def test_the_quote_leaves_out_the_end_of_someone_elses_sentence():
+    """Speech-to-text gave the host's last words ("is that over.") to the guest's turn."""
+    segments = [
+        Segment(300.0, 304.0, "Prices rose for two years and everyone had pricing power. So my question is whether", HOST),
+        Segment(304.5, 307.0, "is that over. For most companies, yes.", GUEST),
+        Segment(307.5, 315.0, "Pricing power is the ability to raise prices without losing customers, and it was never "
+                              "as common as those two years made it look.", GUEST),
+        Segment(315.5, 320.0, "When every competitor raises prices at once, everyone seems to have pricing power.", GUEST),
+    ]
+    claim = ("For most companies, pricing power was never as common as it looked, since everyone seems to have "
+             "it when every competitor raises prices at once.")
+    report = extract_passages(segments, ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"}), limit=1)
+    [insight] = report.insights
+    assert insight.quote.startswith("Pricing power is the ability"), insight.quote

@@ -182,7 +182,7 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     claim = _without_lead_in(_without_fillers(_without_meta_opening(" ".join(answer.claim.split()))), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
-    first, last = whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage))
+    first, last = _without_stray_start(pieces, *whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage)))
     quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
     problems = _problems(claim, passage, quote, finder, known)
     if problems:
@@ -317,6 +317,14 @@ def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, las
         first -= 1
     while last < passage.last and not _ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
         last += 1
+    return first, last
+
+
+def _without_stray_start(pieces: Sequence[Segment], first: int, last: int) -> tuple[int, int]:
+    """The quote without a leading piece that is the end of someone else's sentence ("is that over." where
+    speech-to-text gave the host's last words to the guest): it starts in lower case and ends a sentence."""
+    while first < last and pieces[first].text.lstrip()[:1].islower() and _ends_sentence(pieces[first]):
+        first += 1
     return first, last
 
 

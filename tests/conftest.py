@@ -20,6 +20,7 @@ from postgres_server import PostgresServer, find_binaries  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_backends: run the test on SQLite and on a real PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only: the test reads the SQLite file itself (never on PostgreSQL)")
 
 
 def pytest_generate_tests(metafunc):
@@ -28,7 +29,10 @@ def pytest_generate_tests(metafunc):
     if "database_url" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_backends") is not None
         only = os.environ.get("TEST_DATABASE")
-        backends = [only] if only else ["sqlite", "postgresql"] if both else ["sqlite"]
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            backends = ["sqlite"]
+        else:
+            backends = [only] if only else ["sqlite", "postgresql"] if both else ["sqlite"]
         metafunc.parametrize("database_url", backends, indirect=True)
 
 

@@ -193,6 +193,7 @@ def test_a_stored_malformed_url_is_one_feed_error_and_the_others_are_scanned(loc
 # ---------------------------------------------------------------- finding 15: stored as they arrive, in batches
 
 
+@pytest.mark.sqlite_only  # watches the SQLite file from a second connection
 def test_each_feed_is_stored_as_it_arrives(local, store):
     """The slow feed's server answers only once it has seen the fast feed's episodes committed (through a
     connection of its own), or after 5 s; a scan that stores everything at the end never lets it see them."""
@@ -220,6 +221,7 @@ def test_each_feed_is_stored_as_it_arrives(local, store):
     assert counts["new_episodes"] == 2 and len(episodes_of(store, slow_id)) == len(episodes_of(store, fast_id)) == 1
 
 
+@pytest.mark.sqlite_only  # watches the SQLite file from a second connection
 def test_a_big_feed_is_stored_in_several_transactions(local, store, monkeypatch):
     db_path = local.db_url.removeprefix("sqlite:///")
     committed: list[int] = []

@@ -9,10 +9,11 @@ no dashboard) and a real PostgreSQL started by the tests; the model is tests/fak
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from fake_llm_server import FakeLLMServer
@@ -103,6 +104,7 @@ def test_a_worker_killed_mid_lease_is_restarted_and_its_episode_finishes_once(lo
         actors = [ray.get_actor(f"podsight-insights-{n}") for n in range(WORKERS)]
         [victim] = [actor for actor in actors if ray.get(actor.pid.remote()) == owner_pid]
         ray.kill(victim, no_restart=False)  # Ray restarts it and retries its stage
+        _wait_until_gone(owner_pid)  # only then answer: the held request must not reach the killed worker
         model.release.set()
         driver.join(180)
         assert not driver.is_alive()
@@ -115,6 +117,19 @@ def test_a_worker_killed_mid_lease_is_restarted_and_its_episode_finishes_once(lo
     assert per_episode == {episode_id: 1 for episode_id in ids}  # every episode once, the killed one too
     assert model.cities.count(model.cities[0]) == 2  # asked again after the kill
     store.close()
+
+
+def _wait_until_gone(pid: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return  # dead, waiting for its parent to reap it
+        except (ProcessLookupError, FileNotFoundError):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the killed worker (pid {pid}) is still running after {timeout_s} s")
 
 
 def test_a_thousand_queued_episodes_never_have_more_leases_out_than_the_workers_take(local_ray, pg_settings):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path

@@ -3,6 +3,7 @@ no dashboard) and a real PostgreSQL started by the tests; the model is tests/fak
 
 - A worker killed mid-lease (`ray.kill`): Ray restarts it, the episode it held is claimed again (its owner's
   pid is gone, so at once) and finishes exactly once.
+- A worker whose lease ran out and was taken over while it waited: its late result is refused.
 - 1,000 queued episodes: never more leases out than workers x the claim batch.
 """
 
@@ -13,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,34 @@ def test_without_ray_installed_the_engine_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(PodsightError, match=r"pip install 'podsight\[ray\]'"):
         engines._import_ray()
+
+
+def test_a_stale_completion_from_a_ray_worker_is_rejected(local_ray, pg_settings):
+    """The worker stalls (its model request is held) while its lease is taken over and the episode finished
+    by another worker; when it comes back its result is refused (LeaseLost) and nothing of it is stored."""
+    from podsight.store import jobs
+
+    store = Store(pg_settings.db_url)
+    [held_id] = queue(store, 1, "transcribed",
+                      lambda n: TRANSCRIPT.replace("Battery pack prices", f"Battery pack prices in {CITIES[n]}"))
+    model = HoldFirst()
+    with FakeLLMServer([model] * 10) as llm:
+        pg_settings.llm_base_url = llm.base_url
+        result: dict = {}
+        driver = threading.Thread(target=lambda: result.update(
+            run(store, pg_settings, stages=("insights",), engine=Engine("ray", 1))))
+        driver.start()
+        assert model.asked.wait(120), "the worker never asked the model"
+        with store.session() as session:  # the lease runs out while the worker waits for its answer
+            session.get(Episode, held_id).lease_expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        [taken] = jobs.claim(store, "transcribed", owner="another-worker", lease_s=600, limit=1, max_attempts=5)
+        with store.session() as session:
+            jobs.finish(session, taken, "extracted")
+        model.release.set()
+        driver.join(120)
+        assert not driver.is_alive()
+    assert result["insights"] == {"episodes": 0, "insights": 0, "dropped": 0, "errors": 1}, result
+    with store.session() as session:
+        assert session.get(Episode, held_id).state == "extracted"
+        assert session.scalar(select(func.count()).select_from(InsightRow)) == 0  # the stale result was refused
+    store.close()

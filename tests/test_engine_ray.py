@@ -66,6 +66,20 @@ def queue(store: Store, count: int, state: str, transcript=None) -> list[int]:
         return [e.id for e in episodes]
 
 
+def city_transcript(n: int) -> str:
+    """Each episode's claim names its own city, so no request is answered from the LLM cache."""
+    return TRANSCRIPT.replace("Battery pack prices", f"Battery pack prices in {CITIES[n]}")
+
+
+def extract_in_background(store: Store, settings: Settings, workers: int) -> tuple[threading.Thread, dict]:
+    """The insight stage on `workers` Ray actors, run from a thread: the test acts while a worker waits."""
+    result: dict = {}
+    driver = threading.Thread(target=lambda: result.update(
+        run(store, settings, stages=("insights",), engine=Engine("ray", workers))))
+    driver.start()
+    return driver, result
+
+
 class HoldFirst:
     """The fake model's side: the first extraction request waits until the test lets it go."""
 
@@ -89,15 +103,11 @@ class HoldFirst:
 
 def test_a_worker_killed_mid_lease_is_restarted_and_its_episode_finishes_once(local_ray, pg_settings):
     store = Store(pg_settings.db_url)
-    ids = queue(store, len(CITIES), "transcribed",
-                lambda n: TRANSCRIPT.replace("Battery pack prices", f"Battery pack prices in {CITIES[n]}"))
+    ids = queue(store, len(CITIES), "transcribed", city_transcript)
     model = HoldFirst()
     with FakeLLMServer([model] * 50) as llm:
         pg_settings.llm_base_url = llm.base_url
-        result: dict = {}
-        driver = threading.Thread(target=lambda: result.update(
-            run(store, pg_settings, stages=("insights",), engine=Engine("ray", WORKERS))))
-        driver.start()
+        driver, result = extract_in_background(store, pg_settings, WORKERS)
         assert model.asked.wait(120), "no worker asked the model"
         with store.session() as session:
             held = session.scalar(select(Episode).where(Episode.lease_owner.is_not(None),
@@ -175,15 +185,11 @@ def test_a_stale_completion_from_a_ray_worker_is_rejected(local_ray, pg_settings
     from podsight.store import jobs
 
     store = Store(pg_settings.db_url)
-    [held_id] = queue(store, 1, "transcribed",
-                      lambda n: TRANSCRIPT.replace("Battery pack prices", f"Battery pack prices in {CITIES[n]}"))
+    [held_id] = queue(store, 1, "transcribed", city_transcript)
     model = HoldFirst()
     with FakeLLMServer([model] * 10) as llm:
         pg_settings.llm_base_url = llm.base_url
-        result: dict = {}
-        driver = threading.Thread(target=lambda: result.update(
-            run(store, pg_settings, stages=("insights",), engine=Engine("ray", 1))))
-        driver.start()
+        driver, result = extract_in_background(store, pg_settings, 1)
         assert model.asked.wait(120), "the worker never asked the model"
         with store.session() as session:  # the lease runs out while the worker waits for its answer
             session.get(Episode, held_id).lease_expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)

@@ -183,7 +183,7 @@ def fail(store: Store, lease: Lease, message: str, max_attempts: int) -> None:
         try:
             episode = hold(session, lease)
         except LeaseLost:
-            log.warning("%s", f"episode {lease.episode_id}: not recording '{message}', the lease was lost")
+            log.warning("episode %d: not recording %r, the lease was lost", lease.episode_id, message)
             return
         episode.last_error = message
         if episode.attempts >= max_attempts:
@@ -204,12 +204,11 @@ def release(store: Store, leases: Sequence[Lease], message: str | None = None) -
 class Heartbeat:
     """Extends the leases it is given every `lease_s / 3` seconds from a daemon thread, so a long
     speech-to-text or extraction keeps its episode while the worker is alive, and loses it within
-    `lease_s` once the worker dies. `lost` tells the worker which leases went to someone else."""
+    `lease_s` once the worker dies. A lease lost meanwhile is found out when the worker commits (LeaseLost)."""
 
     def __init__(self, store: Store, lease_s: float):
         self.store, self.lease_s = store, lease_s
         self._leases: list[Lease] = []
-        self.lost: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
@@ -240,8 +239,6 @@ class Heartbeat:
             if not leases:
                 continue
             try:
-                kept = {lease.episode_id for lease in extend(self.store, leases, self.lease_s)}
+                extend(self.store, leases, self.lease_s)
             except Exception:  # a database hiccup: try again on the next beat, the lease has time left
                 log.exception("lease heartbeat failed")
-                continue
-            self.lost |= {lease.episode_id for lease in leases} - kept

@@ -45,9 +45,7 @@ def extract(store: Store, settings: Settings, progress=None, embedder: Embedder 
         if progress:
             progress.start("Extracting insights", waiting)
         embedder = embedder or load_embedder(settings.embed_model)
-        recent = RecentClaims.load(store, settings, embedder) if uses_echo(settings) else RecentClaims.none(embedder)
-        if uses_echo(settings):
-            recent.add_queued_passages(store)
+        recent = RecentClaims.for_stage(store, settings, embedder)
         counts, stop = _Counts(), threading.Event()
         with open_llm(settings, settings.cache_dir / "llm-cache.sqlite") as llm:
             def work() -> None:
@@ -107,6 +105,15 @@ class RecentClaims:
         found = dict(zip(missing, self._embedder.embed(missing))) if missing else {}
         return np.stack([self._seen.get(text, found.get(text)) for text in texts]) if texts else \
             self._embedder.embed([])
+
+    @classmethod
+    def for_stage(cls, store: Store, settings: Settings, embedder: Embedder) -> RecentClaims:
+        """Recent claims and the queued episodes' passages when the extraction method reads echo, else none."""
+        if not uses_echo(settings):
+            return cls.none(embedder)
+        recent = cls.load(store, settings, embedder)
+        recent.add_queued_passages(store)
+        return recent
 
     @classmethod
     def none(cls, embedder: Embedder) -> RecentClaims:

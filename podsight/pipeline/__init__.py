@@ -10,8 +10,8 @@ import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder
@@ -33,7 +33,9 @@ STAGES = ("scan", "transcripts", "asr", "insights", "links", "digests", "deliver
 # Episode stages: each episode is claimed with a lease (store/jobs.py), so any number of runs and workers
 # share them. The others (scan, links, digests, delivery) work on everything at once and run in one
 # process at a time, under the run lock.
-WORKER_STAGES = ("transcripts", "asr", "insights")
+WORKER_STAGES: dict[str, Callable[..., dict[str, int]]] = {  # each called as (store, settings, progress)
+    "transcripts": fetch_transcripts, "asr": speech_to_text, "insights": extract,
+}
 SKIPPED = "another podsight run is doing this stage"
 
 

@@ -15,6 +15,7 @@ keeps `llm_concurrency` requests in flight to the model server, as one process d
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,16 +85,13 @@ class StageWorker:
         self.store = Store(settings.db_url)
 
     def run(self, stage: str) -> dict:
-        from podsight.pipeline import WORKER_STAGES, extract, fetch_transcripts, speech_to_text
+        from podsight.pipeline import WORKER_STAGES  # the package imports this module
 
         if stage not in WORKER_STAGES:
             raise PodsightError(f"{stage} runs in the driver, not in a worker")
-        work = {"transcripts": fetch_transcripts, "asr": speech_to_text, "insights": extract}[stage]
-        return work(self.store, self.settings)
+        return WORKER_STAGES[stage](self.store, self.settings)
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
 

@@ -18,16 +18,14 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 import numpy as np
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.orm import Session
 
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
 from podsight.embed.index import unpack_into
 from podsight.links import JUDGE_FROM, Link, Pair, PairJudge, Ref, classify, close_pairs
 from podsight.llm import open_llm
+from podsight.store import links as stored
 from podsight.store.db import Store
-from podsight.store.models import InsightLink, InsightRow, utcnow
 
 log = logging.getLogger("podsight.pipeline")
 
@@ -38,9 +36,8 @@ PAGE = 5_000  # stored vectors read per page: ~4 MB of float16 BLOBs in flight w
 def link_insights(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
     """Link every insight not yet linked with the current embedding model, embedding those without a vector."""
     embedder = embedder or load_embedder(settings.embed_model)
-    with store.session() as session:
-        todo = list(session.scalars(select(InsightRow.id).where(_not_linked(embedder)).order_by(InsightRow.id)))
-        pool = _Pool.load(session, embedder, extra=len(todo)) if todo else None
+    todo = stored.unlinked_ids(store, embedder.name)
+    pool = _Pool.load(store, embedder, extra=len(todo)) if todo else None
     counts = {"linked": 0, "links": 0, "judged": 0}
     if not todo:
         return counts
@@ -50,21 +47,12 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
         judge = _LazyJudge(settings, stack) if settings.link_judge_pairs else None
         for start in range(0, len(todo), BATCH):
             batch = todo[start:start + BATCH]
-            with store.session() as session:
-                counts["links"] += _link_batch(session, settings, embedder, batch, pool, judge)
+            counts["links"] += _link_batch(store, settings, embedder, batch, pool, judge)
             counts["linked"] += len(batch)
             if progress:
                 progress.advance(len(batch))
         counts["judged"] = judge.calls if judge else 0
     return counts
-
-
-def _not_linked(embedder: Embedder):
-    return InsightRow.linked_model.is_(None) | (InsightRow.linked_model != embedder.name)
-
-
-def _has_vector(embedder: Embedder):
-    return InsightRow.embedding.is_not(None) & (InsightRow.embed_model == embedder.name)
 
 
 class _Refs(Sequence):
@@ -113,19 +101,15 @@ class _Pool:
         return _Refs(self)
 
     @classmethod
-    def load(cls, session: Session, embedder: Embedder, extra: int = 0) -> _Pool:
+    def load(cls, store: Store, embedder: Embedder, extra: int = 0) -> _Pool:
         """The stored vectors, read `PAGE` rows at a time into a matrix sized for them and `extra` more."""
-        linked = (_has_vector(embedder), InsightRow.linked_model == embedder.name)
-        count = session.scalar(select(func.count()).select_from(InsightRow).where(*linked)) or 0
-        pool = cls(count + extra, embedder.dim)
-        rows = session.execute(select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding).where(*linked)
-                               .execution_options(yield_per=PAGE))
-        for page in rows.partitions(PAGE):
+        pool = cls(stored.linked_count(store, embedder.name) + extra, embedder.dim)
+        for page in stored.linked_vectors(store, embedder.name, PAGE):
             pool._reserve(pool.size + len(page))  # only if rows were linked between the count and the read
             end = pool.size + len(page)
-            unpack_into(pool._vectors[pool.size:end], [r.embedding for r in page], embedder.dim)
-            pool._ids[pool.size:end] = [r.id for r in page]
-            pool._episodes[pool.size:end] = [r.episode_id for r in page]
+            unpack_into(pool._vectors[pool.size:end], [v.embedding for v in page], embedder.dim)
+            pool._ids[pool.size:end] = [v.id for v in page]
+            pool._episodes[pool.size:end] = [v.episode_id for v in page]
             pool.size = end
         return pool
 
@@ -150,42 +134,38 @@ class _Pool:
             setattr(self, name, grown)
 
 
-def _link_batch(session: Session, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
-    rows = list(session.scalars(select(InsightRow).where(InsightRow.id.in_(ids)).order_by(InsightRow.id)))
-    vectors = _vectors_of(rows, embedder)
-    refs = [Ref(row.id, row.episode_id, row.claim, row.quote) for row in rows]
-    pool.add([row.id for row in rows], [row.episode_id for row in rows], vectors)  # so new insights pair up too
+def _link_batch(store: Store, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
+    """Read the batch, pair it with the pool (and itself), judge the closest pairs, commit links and marks."""
+    batch = stored.insights_to_link(store, ids, embedder.name)
+    vectors, new = _vectors_of(batch, embedder)
+    refs = [Ref(item.id, item.episode_id, item.claim, item.quote) for item in batch]
+    pool.add([item.id for item in batch], [item.episode_id for item in batch], vectors)  # so new ones pair up too
     pairs = close_pairs(refs, vectors, pool.refs, pool.vectors, pool_episodes=pool.episodes)
     budget = settings.link_judge_pairs - (judge.calls if judge else 0)
-    links = classify(_with_texts(session, pairs, budget), judge, budget=budget)
-    for row in rows:
-        row.linked_model = embedder.name
-    return _save_links(session, links, ids)
+    links = classify(_with_texts(store, pairs, budget), judge, budget=budget)
+    return stored.commit_batch(store, [item.id for item in batch], embedder.name, new, [_new_link(x) for x in links])
 
 
-def _vectors_of(rows: list[InsightRow], embedder: Embedder) -> np.ndarray:
-    """The rows' claim vectors (float32, row for row): the stored ones, and for rows without a vector of
-    this model a new one, stored on the row."""
-    vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
-    missing = [n for n, row in enumerate(rows) if row.embedding is None or row.embed_model != embedder.name]
+def _vectors_of(batch: list[stored.ToLink], embedder: Embedder) -> tuple[np.ndarray, dict[int, bytes]]:
+    """The batch's claim vectors (float32, row for row): the stored ones, and for insights without a vector
+    of this model a new one, also returned packed by insight id, to be stored."""
+    vectors = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+    missing = [n for n, item in enumerate(batch) if item.embedding is None]
     if missing:
-        vectors[missing] = embedder.embed([rows[n].claim for n in missing])
-        for n in missing:
-            rows[n].embedding, rows[n].embed_model = pack_vector(vectors[n], "float16"), embedder.name
-    stored = sorted(set(range(len(rows))) - set(missing))
-    if stored:
-        vectors[stored] = unpack_vectors([rows[n].embedding for n in stored], embedder.dim)
-    return vectors
+        vectors[missing] = embedder.embed([batch[n].claim for n in missing])
+    stored_at = [n for n, item in enumerate(batch) if item.embedding is not None]
+    if stored_at:
+        vectors[stored_at] = unpack_vectors([batch[n].embedding for n in stored_at], embedder.dim)
+    return vectors, {batch[n].id: pack_vector(vectors[n], "float16") for n in missing}
 
 
-def _with_texts(session: Session, pairs: list[Pair], budget: int) -> list[Pair]:
+def _with_texts(store: Store, pairs: list[Pair], budget: int) -> list[Pair]:
     """The pairs, with claim and quote filled in for those the judge may read (the closest `budget`)."""
     judged = [p for p in pairs if p.similarity >= JUDGE_FROM][:max(budget, 0)]
     missing = {ref.insight_id for p in judged for ref in (p.first, p.second) if not ref.claim}
     if not missing:
         return pairs
-    texts = {r.id: (r.claim, r.quote) for r in session.execute(
-        select(InsightRow.id, InsightRow.claim, InsightRow.quote).where(InsightRow.id.in_(missing)))}
+    texts = stored.claims_and_quotes(store, sorted(missing))
 
     def filled(ref: Ref) -> Ref:
         return replace(ref, claim=texts[ref.insight_id][0], quote=texts[ref.insight_id][1]) if ref.insight_id in texts else ref
@@ -193,23 +173,9 @@ def _with_texts(session: Session, pairs: list[Pair], budget: int) -> list[Pair]:
     return [replace(p, first=filled(p.first), second=filled(p.second)) for p in pairs]
 
 
-def _save_links(session: Session, links: list[Link], batch_ids: list[int]) -> int:
-    """Store the links not stored yet (a rerun after a model change finds some already there), in one
-    bulk insert: thousands of ORM objects would cost more than finding the links did."""
-    existing = set(session.execute(
-        select(InsightLink.insight_id, InsightLink.other_id)
-        .where(or_(InsightLink.insight_id.in_(batch_ids), InsightLink.other_id.in_(batch_ids)))
-    ).all())
-    rows = []
-    for link in links:
-        key = (link.pair.first.insight_id, link.pair.second.insight_id)
-        if key not in existing:
-            existing.add(key)
-            rows.append({"insight_id": key[0], "other_id": key[1], "kind": link.kind, "similarity": link.pair.similarity,
-                         "reason": link.reason, "judged_by": link.judged_by, "created_at": utcnow()})
-    if rows:
-        session.execute(insert(InsightLink), rows)
-    return len(rows)
+def _new_link(link: Link) -> stored.NewLink:
+    return stored.NewLink(link.pair.first.insight_id, link.pair.second.insight_id, link.kind, link.pair.similarity,
+                          link.reason, link.judged_by)
 
 
 class _LazyJudge:

@@ -9,21 +9,22 @@ sends it on purpose, after the user has agreed that the subscriber may get it tw
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy import or_, select, update
 
 from podsight.config import Settings
 from podsight.digest.email import build_message, send_message
 from podsight.digest.render import render_atom, render_html, render_text
 from podsight.digest.webhook import WebhookRejected, WebhookUnavailable, post_digest, redact_url
 from podsight.errors import DeliveryError, PodsightError
+from podsight.store import deliveries as outbox
 from podsight.store.db import Store
-from podsight.store.models import Delivery, DigestRow, Subscriber
+from podsight.store.deliveries import UnknownDelivery, unknown_deliveries
 
-from .digest_view import digest_record
+from .digest_view import signed
+
+__all__ = ["IN_FLIGHT_NOTE", "UnknownDelivery", "deliver", "resend", "subscriber_dir", "unknown_deliveries",
+           "write_files"]
 
 IN_FLIGHT_NOTE = "the run stopped while this message was being sent: it may have arrived; not resent automatically"
 # channels whose message may have left before a crash: never sent again automatically
@@ -32,17 +33,9 @@ AT_MOST_ONCE = ("email", "webhook")
 
 def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> dict[str, int]:
     """Send every pending delivery that is due. Failures stay pending with a backoff, then `failed`."""
-    with store.session() as session:
-        in_flight = update(Delivery).where(Delivery.status == "sending")
-        # an email or webhook post may have left before the crash; a file is simply written again
-        session.execute(in_flight.where(Delivery.channel.in_(AT_MOST_ONCE))
-                        .values(status="unknown", last_error=IN_FLIGHT_NOTE))
-        session.execute(in_flight.where(Delivery.channel.not_in(AT_MOST_ONCE)).values(status="pending"))
-        due = list(session.scalars(
-            select(Delivery.id).where(
-                Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-            ).order_by(Delivery.id)
-        ))
+    # an email or webhook post may have left before the crash; a file is simply written again
+    outbox.recover_in_flight(store, AT_MOST_ONCE, IN_FLIGHT_NOTE)
+    due = outbox.due_ids(store, now)
     if progress:
         progress.start("Delivering digests", len(due))
     counts = {"sent": 0, "failed": 0}
@@ -54,60 +47,26 @@ def deliver(store: Store, settings: Settings, now: datetime, progress=None) -> d
     return counts
 
 
-@dataclass(frozen=True)
-class UnknownDelivery:
-    """A delivery whose run stopped mid-send: it may or may not have arrived."""
-
-    id: int
-    channel: str
-    email: str
-    day: str
-    last_error: str | None
-
-
-def unknown_deliveries(store: Store, *, subscriber: str | None = None, day: str | None = None) -> list[UnknownDelivery]:
-    """The deliveries of unknown fate, oldest first; only a subscriber's (by email) or a day's when given."""
-    query = (select(Delivery.id, Delivery.channel, Subscriber.email, DigestRow.day, Delivery.last_error)
-             .join(DigestRow, Delivery.digest_id == DigestRow.id).join(Subscriber, DigestRow.subscriber_id == Subscriber.id)
-             .where(Delivery.status == "unknown").order_by(DigestRow.day, Delivery.id))
-    if subscriber:
-        query = query.where(Subscriber.email == subscriber.strip().lower())
-    if day:
-        query = query.where(DigestRow.day == day)
-    with store.session() as session:
-        return [UnknownDelivery(*row) for row in session.execute(query)]
-
-
 def resend(store: Store, settings: Settings, delivery_id: int, now: datetime) -> bool:
     """Send an `unknown` delivery again, on purpose: the subscriber may get the digest twice, so the caller
     asks first (`podsight digest resend`) and holds the run lock. The row is claimed with one conditional
     UPDATE (unknown -> sending), so two resends never both send it, and a crash during this send leaves it
     `unknown` again. Returns whether it was sent; a failure leaves it pending with the usual backoff."""
-    with store.session() as session:
-        claimed = session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "unknown")
-                                  .values(status="sending", next_attempt_at=None)).rowcount
-    if not claimed:
+    if not outbox.claim_unknown(store, delivery_id):
         raise PodsightError(f"delivery {delivery_id} is not of unknown fate (any more): nothing resent")
     return _deliver_one(store, settings, delivery_id, now)
 
 
 def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: datetime) -> bool:
-    with store.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        delivery.status, delivery.attempts = "sending", delivery.attempts + 1
-        digest = digest_record(session, settings, delivery.digest)
-        sub = delivery.digest.subscriber
-        channel, sub_email, webhook_url = delivery.channel, sub.email, sub.webhook_url
-        history = _recent_digests(session, settings, sub) if channel == "file" else []
+    outgoing = outbox.start_sending(store, delivery_id)  # committed before anything leaves
+    digest = signed(settings, outgoing.digest, outgoing.subscriber_id)
+    history = _recent_digests(store, settings, outgoing) if outgoing.channel == "file" else []
     try:
-        target = _send(settings, channel, digest, history, webhook_url)
+        target = _send(settings, outgoing.channel, digest, history, outgoing.webhook_url)
     except (DeliveryError, OSError) as exc:  # OSError: the digest folder cannot be written
         _mark_failed(store, settings, delivery_id, exc, now)
         return False
-    with store.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
-        delivery.target = target or sub_email
+    outbox.mark_sent(store, delivery_id, target or outgoing.email, now)
     return True
 
 
@@ -140,17 +99,14 @@ def _send_webhook(settings: Settings, digest, url: str | None) -> str:
 
 
 def _mark_failed(store: Store, settings: Settings, delivery_id: int, error: Exception, now: datetime) -> None:
-    with store.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        delivery.last_error = str(error)
-        if delivery.attempts >= settings.max_attempts or isinstance(error, WebhookRejected):
-            delivery.status = "failed"
-            return
-        delivery.status = "pending"
-        wait = timedelta(minutes=5 * 2 ** (delivery.attempts - 1))
-        if isinstance(error, WebhookUnavailable) and error.retry_after_s:  # 429: the service says how long
-            wait = max(wait, timedelta(seconds=error.retry_after_s))
-        delivery.next_attempt_at = now + wait
+    attempts = outbox.attempts_of(store, delivery_id)
+    if attempts >= settings.max_attempts or isinstance(error, WebhookRejected):
+        outbox.mark_failed(store, delivery_id, str(error))
+        return
+    wait = timedelta(minutes=5 * 2 ** (attempts - 1))
+    if isinstance(error, WebhookUnavailable) and error.retry_after_s:  # 429: the service says how long
+        wait = max(wait, timedelta(seconds=error.retry_after_s))
+    outbox.retry_later(store, delivery_id, str(error), now + wait)
 
 
 def subscriber_dir(settings: Settings, email: str) -> Path:
@@ -175,8 +131,6 @@ def _atomic_write(path: Path, content: str) -> None:
     tmp.replace(path)
 
 
-def _recent_digests(session, settings: Settings, sub: Subscriber, limit: int = 30):
-    rows = session.scalars(
-        select(DigestRow).where(DigestRow.subscriber_id == sub.id).order_by(DigestRow.day.desc()).limit(limit)
-    )
-    return [digest_record(session, settings, row) for row in rows]
+def _recent_digests(store: Store, settings: Settings, outgoing: outbox.Outgoing, limit: int = 30):
+    return [signed(settings, digest, outgoing.subscriber_id)
+            for digest in outbox.recent_digests(store, outgoing.subscriber_id, limit)]

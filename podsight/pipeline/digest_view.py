@@ -36,14 +36,17 @@ def vote_url(settings: Settings, subscriber_id: int, insight_id: int, vote: int)
 
 
 def digest_record(session, settings: Settings, row: DigestRow) -> Digest:
-    """The stored digest (`store.digests.read_digest`) with the links an email carries: a signed vote link
-    per item and the subscriber's unsubscribe link."""
-    email = row.subscriber.email
-    digest, _ = read_digest(session, row, email)
-    items = tuple(replace(item, vote_up_url=vote_url(settings, row.subscriber_id, item.insight_id, 1),
-                          vote_down_url=vote_url(settings, row.subscriber_id, item.insight_id, -1))
+    """The stored digest (`store.digests.read_digest`) with the links an email carries (`signed`)."""
+    digest, _ = read_digest(session, row, row.subscriber.email)
+    return signed(settings, digest, row.subscriber_id)
+
+
+def signed(settings: Settings, digest: Digest, subscriber_id: int) -> Digest:
+    """The digest with a signed vote link per item and the subscriber's unsubscribe link."""
+    items = tuple(replace(item, vote_up_url=vote_url(settings, subscriber_id, item.insight_id, 1),
+                          vote_down_url=vote_url(settings, subscriber_id, item.insight_id, -1))
                   for item in digest.items)
-    return replace(digest, items=items, unsubscribe_url=unsubscribe_url(settings, email))
+    return replace(digest, items=items, unsubscribe_url=unsubscribe_url(settings, digest.subscriber_email))
 
 
 def read_vote_token(settings: Settings, token: str) -> tuple[int, int, int] | None:

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -37,7 +37,7 @@ from podsight.records import ExtractionReport, Insight, Segment
 
 log = logging.getLogger("podsight.insights")
 
-PASSAGE_PROMPT_VERSION = "passage-v5"
+PASSAGE_PROMPT_VERSION = "passage-v4"
 MAX_QUOTE_PIECES, MAX_QUOTE_WORDS = 3, 60
 QUOTE_SENTENCE_WORDS = 90  # a quote may grow to this to end on a sentence boundary
 # Share of a claim's content words that its passage must hold: a paraphrase keeps the passage's subject and
@@ -126,18 +126,17 @@ def extract_passages(
         tally.spent += usage.spent
         tally.cost += usage
     asked = 0
-    write = partial(_write, llm, pieces=pieces, finder=finder, known=known)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podsight-llm") as pool:
         while asked < len(chosen) and len(tally.kept) < wanted:  # enough kept: the rest are less salient
             batch = chosen[asked:asked + max(1, min(concurrency, wanted - len(tally.kept)))]
-            for passage, written in zip(batch, pool.map(write, batch)):
-                tally.calls += written.calls
-                if written.skipped:
-                    tally.skipped.append(written.skipped)
+            for passage, (answer, usage, error) in zip(batch, pool.map(partial(_ask, llm), batch)):
+                tally.calls += 1
+                if error:
+                    tally.skipped.append(error)
                 elif len(tally.kept) < wanted:
-                    tally.spent += written.usage.spent
-                    tally.cost += written.usage
-                    _keep(written, passage, pieces, _importance(asked, len(chosen)), llm.name, tally)
+                    tally.spent += usage.spent
+                    tally.cost += usage
+                    _accept(answer, passage, pieces, finder, known, _importance(asked, len(chosen)), llm.name, tally)
                 asked += 1
                 if progress:
                     progress(asked, len(chosen))
@@ -167,67 +166,19 @@ def _importance(rank: int, count: int) -> float:
     return 1.0 - 0.5 * rank / max(count - 1, 1)
 
 
-@dataclass(frozen=True)
-class _Written:
-    """What became of one passage: a claim that passed the checks with its quote (`first`..`last` pieces),
-    or why it was dropped or skipped."""
-
-    claim: str = ""
-    kind: Kind = "claim"
-    first: int = 0
-    last: int = 0
-    dropped: str | None = None
-    skipped: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    calls: int = 0
-
-
-# Problems the model can mend when told what was wrong: it wrote about the speaker, or in the speaker's voice.
-# (A wrong number, name or negation it cannot: the next passage is asked instead.) On the dev set these were
-# half of the drops, and they cost the passages most worth an insight as often as any others.
-_MENDABLE = {
-    "claim is about the speaker, not the idea":
-        "That claim is about the speaker. Rewrite it to state the idea itself, as a fact or an argument, "
-        "without the speaker's name or he/she/they as its subject.",
-    "claim speaks in the first person, so it does not stand alone":
-        "That claim is in the first person. Rewrite it in the third person, without I, we, my or our, "
-        "naming what the speaker's 'we' stands for if the passage says.",
-    "claim starts with a pronoun that points nowhere":
-        "That claim starts with a pronoun the reader cannot resolve. Rewrite it so it names what it is about.",
-    "claim describes the passage instead of stating its idea":
-        "That claim describes the passage. Rewrite it to state the passage's idea itself.",
-}
-
-
-def _write(llm: LLM, passage: Passage, *, pieces: Sequence[Segment], finder: QuoteFinder,
-           known: Sequence[str]) -> _Written:
-    """Ask for the passage's claim and check it; when the claim fails in a way the model can mend
-    (`_MENDABLE`), say what was wrong and check its second answer. Runs on a pool thread, so it touches
-    no shared state (the tally is kept by the caller)."""
-    messages = passage_messages(passage)
+def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None, str | None]:
+    """(answer, usage, None), or (None, None, why) when the answer was unusable; runs on a pool thread, so it
+    touches no shared state (the tally is kept by the caller)."""
     try:
-        answer, usage = llm.complete(messages, PassageAnswer, max_tokens=160)
+        answer, usage = llm.complete(passage_messages(passage), PassageAnswer, max_tokens=160)
     except LLMOutputError as error:
-        return _Written(skipped=f"passage at {passage.start_s:.0f}s skipped: model output was not valid JSON: {error}",
-                        calls=1)
-    written = _checked(answer, passage, pieces, finder, known)
-    hint = _MENDABLE.get(written.dropped.split(":")[0]) if written.dropped else None
-    if not hint:
-        return replace(written, usage=usage, calls=1)
-    told = [*messages, {"role": "assistant", "content": answer.model_dump_json()}, {"role": "user", "content": hint}]
-    try:
-        answer, spent = llm.complete(told, PassageAnswer, max_tokens=160)
-    except LLMOutputError:
-        return replace(written, usage=usage, calls=2)  # the rewrite was not JSON: the first problem stands
-    mended = _checked(answer, passage, pieces, finder, known)
-    if mended.dropped:
-        mended = replace(mended, dropped=f"{written.dropped}; rewritten, still {mended.dropped}")
-    return replace(mended, usage=usage + spent, calls=2)
+        return None, None, f"passage at {passage.start_s:.0f}s skipped: model output was not valid JSON: {error}"
+    return answer, usage, None
 
 
-def _checked(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
-             known: Sequence[str]) -> _Written:
-    """The claim, cleaned, with its quote, when it stands alone and is faithful to its passage; else why not."""
+def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
+            known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
+    """Keep the claim when it stands alone and is faithful to its passage; else record why not."""
     claim = _without_lead_in(_without_fillers(_without_meta_opening(" ".join(answer.claim.split()))), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
@@ -235,19 +186,10 @@ def _checked(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment],
     quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
     problems = _problems(claim, passage, quote, finder, known)
     if problems:
-        return _Written(dropped=f"{problems[0]}: '{_short(claim)}'")
-    return _Written(claim=claim, kind=answer.kind, first=first, last=last)
-
-
-def _keep(written: _Written, passage: Passage, pieces: Sequence[Segment], importance: float, model: str,
-          tally: _Tally) -> None:
-    if written.dropped:
-        tally.dropped.append(written.dropped)
+        tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
         return
-    first, last = written.first, written.last
-    quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
     tally.kept.append(Insight(
-        claim=written.claim, why="", speaker=passage.speaker, quote=quote, kind=written.kind, importance=importance,
+        claim=claim, why="", speaker=passage.speaker, quote=quote, kind=answer.kind, importance=importance,
         start_s=pieces[first].start, end_s=pieces[last].end, model=model, prompt_version=PASSAGE_PROMPT_VERSION,
     ))
 

@@ -344,6 +344,16 @@ def test_a_claim_that_opens_with_a_speaker_doing_something_is_about_the_person(o
     assert any("about the speaker" in why for why in report.dropped) is dropped
 
 
+@pytest.mark.parametrize("note", ["[inaudible 00:50:40]", "[crosstalk]", "[unintelligible]"])
+def test_a_claim_built_on_a_transcriber_s_note_is_dropped(note):
+    claim = f"Warehouse robots rarely pay off while all the {note} hand-offs between shifts waste the time."
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    assert claim not in [i.claim for i in report.insights]
+    assert any("transcriber's note" in why for why in report.dropped)
+
+
 def test_the_host_setting_up_a_question_is_never_a_passage():
     question = ("Most people assume the robots are the expensive part and that buying faster machines is what "
                 "moves the needle, because that is what the vendors sell, so where does the money actually go?")

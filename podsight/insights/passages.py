@@ -225,6 +225,12 @@ _NOT_A_STATEMENT = re.compile(r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'
 _ABOUT_THE_SHOW = re.compile(r"\bthis (?:podcast|show|episode)\b|\b(?:listeners of|listening to) (?:this|the|our) "
                              r"(?:podcast|show)\b", re.IGNORECASE)
 
+# "[inaudible 00:50:40]", "[crosstalk]", "[unintelligible]": where the transcript lost the words, a claim
+# built on them says something nobody can check (a dev-set claim read "All the [inaudible 00:50:40] will start
+# behaving very differently too").
+_TRANSCRIBER_NOTE = re.compile(r"\[(?:inaudible|unintelligible|crosstalk|indiscernible|unclear)\b[^\]]*\]|"
+                               r"\b(?:inaudible|unintelligible|indiscernible)\b", re.IGNORECASE)
+
 # Spoken fillers a copied sentence brings along ("even if they appear, like, four times").
 _FILLER = re.compile(r",? (?:like|you know|I mean),(?= )", re.IGNORECASE)
 
@@ -269,6 +275,8 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
         return ["claim describes the passage instead of stating its idea"]
     if _ABOUT_THE_SHOW.search(claim):
         return ["claim is about the show, not an idea"]
+    if _TRANSCRIBER_NOTE.search(claim):
+        return ["claim carries a transcriber's note (a word the transcript could not make out)"]
     if not claim.rstrip().endswith((".", "!", "?", '"', "”")):
         return ["claim was cut off mid-sentence"]
     if _shared_share(claim, passage.text) < MIN_SHARED_WORDS:

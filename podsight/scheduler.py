@@ -19,15 +19,14 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import exists, or_, select
-
 from podsight import pipeline
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder
 from podsight.errors import PodsightError, StagesFailed
 from podsight.pipeline.digest import due_time
 from podsight.store.db import Store
-from podsight.store.models import Delivery, DigestRow, Subscriber
+from podsight.store.deliveries import any_due
+from podsight.store.subscribers import active_subscribers, has_digest
 
 logger = logging.getLogger("podsight.scheduler")
 
@@ -60,12 +59,11 @@ class Scheduler:
         interval = timedelta(minutes=self.settings.poll_interval_minutes)
         if self.last_processing is None or now - self.last_processing >= interval:
             wanted.update(PROCESSING)
-        with self.store.session() as session:
-            waiting = set(subscribers_due(session, now)) - self._nothing_new
-            if waiting and "digests" in self.stages:
-                wanted.update(("digests", "deliver"))  # a new digest's outbox rows go out in the same tick
-            if deliveries_due(session, now):
-                wanted.add("deliver")
+        waiting = set(subscribers_due(self.store, now)) - self._nothing_new
+        if waiting and "digests" in self.stages:
+            wanted.update(("digests", "deliver"))  # a new digest's outbox rows go out in the same tick
+        if deliveries_due(self.store, now):
+            wanted.add("deliver")
         return tuple(s for s in pipeline.STAGES if s in wanted and s in self.stages)
 
     def tick(self, now: datetime | None = None) -> dict[str, dict[str, int]]:
@@ -95,9 +93,8 @@ class Scheduler:
         if set(stages) & set(PROCESSING):
             self.last_processing = now
             self._nothing_new.clear()
-        if "digests" in stages:
-            with self.store.session() as session:  # due and still without a digest: nothing new to send
-                self._nothing_new.update(subscribers_due(session, now))
+        if "digests" in stages:  # due and still without a digest: nothing new to send
+            self._nothing_new.update(subscribers_due(self.store, now))
         self.last_summary = summary
 
     def _load_embedder(self) -> Embedder | None:
@@ -138,27 +135,21 @@ class Scheduler:
         return thread, stop_event
 
 
-def subscribers_due(session, now: datetime) -> list[tuple[int, str]]:
+def subscribers_due(store: Store, now: datetime) -> list[tuple[int, str]]:
     """(subscriber id, local day) of each active subscriber whose send time has come today (in their
     timezone) and who has no digest for that day yet."""
     due = []
-    for sub in session.scalars(select(Subscriber).where(Subscriber.status == "active").order_by(Subscriber.id)):
+    for sub in active_subscribers(store):
         try:
             day, due_at = due_time(sub, now)
         except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError: a hand-edited timezone
             logger.warning("subscriber %s has an unusable timezone %r: %s", sub.email, sub.timezone, exc)
             continue
-        if now < due_at:
-            continue
-        made = session.scalar(select(exists().where(DigestRow.subscriber_id == sub.id, DigestRow.day == day)))
-        if not made:
+        if now >= due_at and not has_digest(store, sub.id, day):
             due.append((sub.id, day))
     return due
 
 
-def deliveries_due(session, now: datetime) -> bool:
+def deliveries_due(store: Store, now: datetime) -> bool:
     """Whether some outbox row waits to be sent now (first try, or its retry time has come)."""
-    query = select(Delivery.id).where(
-        Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-    )
-    return session.scalar(query.limit(1)) is not None
+    return any_due(store, now)

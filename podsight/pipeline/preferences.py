@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from podsight.embed import Embedder, unpack_vectors
 from podsight.rank import Preferences
-from podsight.store.models import Feedback, InsightRow, Subscriber
+from podsight.store import ranking
+from podsight.store.db import Store
+from podsight.store.subscribers import SubscriberView
 
 _SEPARATORS = re.compile(r"[,;\n]+")
 MAX_INTERESTS = 20
@@ -24,22 +24,20 @@ def interest_phrases(text: str) -> list[str]:
     return list(dict.fromkeys(p for p in phrases if p))[:MAX_INTERESTS]
 
 
-def insight_vectors(session: Session, insight_ids: Iterable[int], embedder: Embedder) -> tuple[list[int], np.ndarray]:
+def insight_vectors(store: Store, insight_ids: Iterable[int], embedder: Embedder) -> tuple[list[int], np.ndarray]:
     """The ids that have a stored embedding of this model, and those embeddings, row for row."""
-    ids = list(insight_ids)
-    if not ids:
+    rows = ranking.stored_vectors(store, insight_ids, embedder.name)
+    if not rows:
         return [], np.zeros((0, embedder.dim), dtype=np.float32)
-    rows = session.execute(select(InsightRow.id, InsightRow.embedding).where(
-        InsightRow.id.in_(ids), InsightRow.embed_model == embedder.name, InsightRow.embedding.is_not(None))).all()
-    return [r.id for r in rows], unpack_vectors([r.embedding for r in rows], embedder.dim)
+    return [i for i, _ in rows], unpack_vectors([blob for _, blob in rows], embedder.dim)
 
 
-def preferences(session: Session, sub: Subscriber, embedder: Embedder) -> Preferences:
+def preferences(store: Store, sub: SubscriberView, embedder: Embedder) -> Preferences:
     phrases = interest_phrases(sub.interests)
     vectors = embedder.embed(phrases) if phrases else []
-    votes = session.execute(select(Feedback.insight_id, Feedback.vote).where(Feedback.subscriber_id == sub.id)).all()
+    votes = ranking.votes(store, sub.id)
     return Preferences(
         interests=tuple(zip(phrases, vectors)),
-        liked=insight_vectors(session, [i for i, v in votes if v > 0], embedder)[1],
-        disliked=insight_vectors(session, [i for i, v in votes if v < 0], embedder)[1],
+        liked=insight_vectors(store, [i for i, v in votes if v > 0], embedder)[1],
+        disliked=insight_vectors(store, [i for i, v in votes if v < 0], embedder)[1],
     )

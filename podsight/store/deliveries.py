@@ -56,9 +56,13 @@ def recover_in_flight(store: Store, at_most_once: Sequence[str], note: str) -> N
 def due_ids(store: Store, now: datetime) -> list[int]:
     """Pending deliveries whose next attempt has come, oldest first."""
     with store.session() as session:
-        return list(session.scalars(select(Delivery.id).where(
-            Delivery.status == "pending", or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-        ).order_by(Delivery.id)))
+        return list(session.scalars(select(Delivery.id).where(_due(now)).order_by(Delivery.id)))
+
+
+def any_due(store: Store, now: datetime) -> bool:
+    """Whether some pending delivery's next attempt has come."""
+    with store.session() as session:
+        return session.scalar(select(Delivery.id).where(_due(now)).limit(1)) is not None
 
 
 def unknown_deliveries(store: Store, *, subscriber: str | None = None, day: str | None = None) -> list[UnknownDelivery]:
@@ -122,3 +126,7 @@ def retry_later(store: Store, delivery_id: int, error: str, at: datetime) -> Non
 def attempts_of(store: Store, delivery_id: int) -> int:
     with store.session() as session:
         return session.get(Delivery, delivery_id).attempts
+
+
+def _due(now: datetime):
+    return (Delivery.status == "pending") & or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)

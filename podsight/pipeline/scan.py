@@ -12,15 +12,12 @@ import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
-
 from podsight.config import Settings
 from podsight.feeds.poll import PollRequest, PollResult, iter_poll_results, next_retry_delay
 from podsight.records import ParsedEpisode, ParsedFeed
+from podsight.store import scans
 from podsight.store.db import Store
-from podsight.store.models import Episode, Feed
-from podsight.store.queries import due_feeds
+from podsight.store.scans import FeedState
 
 logger = logging.getLogger("podsight.scan")
 
@@ -32,8 +29,7 @@ HELD_BACK = "held_back"
 
 def scan(store: Store, settings: Settings, now: datetime, progress=None) -> dict[str, int]:
     """Poll every due feed once. One feed's failure is stored on that feed and never stops the others."""
-    with store.session() as session:
-        requests = [PollRequest(f.id, f.url, f.etag, f.last_modified) for f in due_feeds(session, now)]
+    requests = [PollRequest(f.id, f.url, f.etag, f.last_modified) for f in scans.due_feeds(store, now)]
     if progress:
         progress.start("Scanning feeds", len(requests))
     results = iter_poll_results(
@@ -63,49 +59,45 @@ def store_result(store: Store, settings: Settings, result: PollResult, now: date
     The feed's health, schedule and details are saved first; then its new episodes, `EPISODE_BATCH` per
     transaction; the validators (ETag, Last-Modified) last, so a scan stopped half-way refetches the
     whole feed next time instead of getting a 304 and never seeing the episodes it did not store."""
-    with store.session() as session:
-        feed = session.get(Feed, result.feed_id)
-        if feed is None:  # removed while we were polling
-            return 0
-        parsed = _update_feed(session, settings, feed, result, now)
-        if parsed is None:
-            return 0
-        plan = _plan_episodes(session, settings, feed, parsed.episodes, now)
+    feed = scans.feed_state(store, result.feed_id)
+    if feed is None:  # removed while we were polling
+        return 0
+    moved_to = result.new_url if result.new_url and not scans.url_taken(store, result.new_url, feed.id) else None
+    changes, parsed = _feed_changes(settings, feed, result, now, moved_to)
+    if not scans.update_feed(store, feed.id, changes) or parsed is None:
+        return 0
+    plan = _plan_episodes(scans.episode_keys(store, feed.id), settings, feed, parsed.episodes, now)
     queued = 0
     for start in range(0, len(plan), EPISODE_BATCH):
-        with store.session() as session:
-            if session.get(Feed, result.feed_id) is None:
-                return queued
-            rows = plan[start:start + EPISODE_BATCH]
-            session.execute(insert(Episode), rows)
-            queued += sum(row["state"] != "skipped" for row in rows)
-    with store.session() as session:
-        feed = session.get(Feed, result.feed_id)
-        if feed is not None:
-            feed.etag, feed.last_modified = result.etag, result.last_modified
+        rows = plan[start:start + EPISODE_BATCH]
+        if not scans.add_episodes(store, feed.id, rows):
+            return queued
+        queued += sum(row["state"] != "skipped" for row in rows)
+    scans.update_feed(store, feed.id, {"etag": result.etag, "last_modified": result.last_modified})
     return queued
 
 
-def _update_feed(session: Session, settings: Settings, feed: Feed, result: PollResult,
-                 now: datetime) -> ParsedFeed | None:
-    """Health, schedule, new address and details; the parsed feed when there are episodes to store."""
-    feed.last_checked_at = now
+def _feed_changes(settings: Settings, feed: FeedState, result: PollResult, now: datetime,
+                  moved_to: str | None) -> tuple[dict, ParsedFeed | None]:
+    """What the poll changes on the feed (health, schedule, new address, details), and the parsed feed when
+    there are episodes to store. `moved_to`: the permanent redirect's target, when no other feed has it."""
+    changes: dict = {"last_checked_at": now}
     if result.outcome == "error":
-        feed.consecutive_errors += 1
-        feed.last_error = result.error
-        feed.next_check_at = now + next_retry_delay(feed.consecutive_errors, settings.backoff_max_hours)
-        return None
-    feed.consecutive_errors, feed.last_error, feed.last_ok_at = 0, None, now
-    feed.next_check_at = now + _poll_interval(settings, result)
-    if result.new_url and not _url_taken(session, result.new_url, feed.id):
-        feed.url = result.new_url  # 301/308: the publisher moved the feed for good
+        errors = feed.consecutive_errors + 1
+        changes.update(consecutive_errors=errors, last_error=result.error,
+                       next_check_at=now + next_retry_delay(errors, settings.backoff_max_hours))
+        return changes, None
+    changes.update(consecutive_errors=0, last_error=None, last_ok_at=now, next_check_at=now + _poll_interval(settings, result))
+    if moved_to:
+        changes["url"] = moved_to  # 301/308: the publisher moved the feed for good
     if result.outcome == "gone":
-        feed.status, feed.last_error = "gone", "the server says this feed is gone for good (HTTP 410)"
-        return None
+        changes.update(status="gone", last_error="the server says this feed is gone for good (HTTP 410)")
+        return changes, None
     if result.feed is None:  # 304 Not Modified
-        return None
-    _update_feed_info(feed, result.feed)
-    return result.feed
+        return changes, None
+    changes.update(title=result.feed.title or feed.title, link=result.feed.link, author=result.feed.author,
+                   image_url=result.feed.image_url)
+    return changes, result.feed
 
 
 def _poll_interval(settings: Settings, result: PollResult) -> timedelta:
@@ -115,25 +107,15 @@ def _poll_interval(settings: Settings, result: PollResult) -> timedelta:
     return interval
 
 
-def _url_taken(session: Session, url: str, feed_id: int) -> bool:
-    return session.scalar(select(Feed.id).where(Feed.url == url, Feed.id != feed_id)) is not None
-
-
-def _update_feed_info(feed: Feed, parsed: ParsedFeed) -> None:
-    feed.title = parsed.title or feed.title
-    feed.link, feed.author, feed.image_url = parsed.link, parsed.author, parsed.image_url
-
-
-def _plan_episodes(session: Session, settings: Settings, feed: Feed, episodes, now: datetime) -> list[dict]:
-    """Rows for the episodes not seen before, newest first. A re-published GUID matches its stored row and
-    adds nothing.
+def _plan_episodes(known: set[str], settings: Settings, feed: FeedState, episodes, now: datetime) -> list[dict]:
+    """Rows for the episodes not seen before (`known`: the keys stored for the feed), newest first. A
+    re-published GUID matches its stored row and adds nothing.
 
     What is queued for processing ('new'): on a feed's first scan its newest `backfill_episodes`; later,
     every new dated episode. Either way, episodes older than `max_episode_age_days`, and after the first
     scan undated ones (a feed that rotates its GUIDs looks like all-new undated items), are recorded as
     back catalogue ('skipped'), and at most `max_new_episodes_per_scan` are queued: the rest are held
     back as back catalogue too, marked so `podsight status` can say the feed hit the cap."""
-    known = set(session.scalars(select(Episode.key).where(Episode.feed_id == feed.id)))
     first_scan = not known
     newest_first = sorted(episodes, key=lambda e: e.published.timestamp() if e.published else float("-inf"),
                           reverse=True)
@@ -165,7 +147,7 @@ def _initial_state(settings: Settings, parsed: ParsedEpisode, now: datetime, bac
     return "skipped" if back_catalogue or too_old else "new"
 
 
-def _episode_row(feed: Feed, parsed: ParsedEpisode, state: str) -> dict:
+def _episode_row(feed: FeedState, parsed: ParsedEpisode, state: str) -> dict:
     return dict(
         feed_id=feed.id,
         key=parsed.key,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy import select
 
 from podsight.errors import PodsightError
 from podsight.pipeline.digest_view import read_vote_token
-from podsight.store.models import InsightRow
-from podsight.store.queries import get_subscriber, record_vote, sent_insight_ids
+from podsight.store.queries import claim_of, get_subscriber, record_vote, sent_insight_ids
 
 from .common import console, state
 
@@ -36,7 +34,7 @@ def feedback(
             subscriber_id, value = get_subscriber(session, subscriber).id, VOTES[vote]
         _check_sent(session, subscriber_id, insight_id)
         record_vote(session, subscriber_id, insight_id, value)
-        claim = session.scalar(select(InsightRow.claim).where(InsightRow.id == insight_id))
+        claim = claim_of(session, insight_id)
     console.print(f"Recorded {'👍' if value > 0 else '👎'} for insight {insight_id}: {claim}", highlight=False)
 
 

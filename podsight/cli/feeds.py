@@ -7,14 +7,12 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from podsight.errors import PodsightError
 from podsight.feeds.opml import OpmlFeed, build_opml, parse_opml
 from podsight.feeds.poll import check_feed_url
 from podsight.http import fetch, make_client
-from podsight.store.models import Feed
-from podsight.store.queries import add_feed, get_feed
+from podsight.store.queries import add_feed, all_feeds, get_feed, remove_feed
 from podsight.store.report import feed_health
 
 from .common import console, print_json, state
@@ -37,7 +35,7 @@ def remove(ctx: typer.Context, feed: str = typer.Argument(..., help="Feed URL or
     """Stop following a feed and forget its episodes and insights."""
     with state(ctx).store.session() as session:
         row = get_feed(session, feed)
-        session.delete(row)
+        remove_feed(session, row)
         console.print(f"Removed {row.url}")
 
 
@@ -72,7 +70,7 @@ def _read_source(source: str, settings) -> bytes:
 def export_opml(ctx: typer.Context, output: Path = typer.Option(None, "--output", "-o", help="File; default stdout.")) -> None:
     """Write the followed feeds as OPML, for another podcast app or a backup."""
     with state(ctx).store.session() as session:
-        feeds = [OpmlFeed(url=f.url, title=f.title or f.url) for f in session.scalars(select(Feed).order_by(Feed.id))]
+        feeds = [OpmlFeed(url=f.url, title=f.title or f.url) for f in all_feeds(session)]
     opml = build_opml(feeds)
     if output:
         output.write_text(opml, encoding="utf-8")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from podsight.store.models import Subscriber
-from podsight.store.queries import add_subscriber, followed_feed_ids, get_feed, get_subscriber
+from podsight.store.queries import add_subscriber, all_subscribers, followed_feed_ids, get_feed, get_subscriber
 
 from .common import console, print_json, state
 
@@ -47,7 +45,7 @@ def list_subscribers(ctx: typer.Context, as_json: bool = typer.Option(False, "--
         rows = [
             {"id": s.id, "email": s.email, "timezone": s.timezone, "send_hour": s.send_hour, "status": s.status,
              "interests": s.interests, "follows_all": s.follows_all, "feeds": followed_feed_ids(session, s)}
-            for s in session.scalars(select(Subscriber).order_by(Subscriber.id))
+            for s in all_subscribers(session)
         ]
     if as_json:
         return print_json(rows)

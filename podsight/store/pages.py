@@ -64,6 +64,8 @@ class InsightPage:
     insight: InsightLine
     why: str
     links: dict[str, tuple[LinkedInsight, ...]] = field(default_factory=dict)  # by kind, closest first
+    audio_url: str | None = None  # the episode's, for a link to the moment
+    episode_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def insight_page(session: Session, insight_id: int) -> InsightPage:
     for link, other in found:
         links.setdefault(link.kind, []).append(LinkedInsight(_line(other), link.similarity, link.reason, link.judged_by))
     del episodes  # held until here: the session's identity map keeps objects only weakly
-    return InsightPage(_line(row), row.why, {kind: tuple(found) for kind, found in links.items()})
+    return InsightPage(_line(row), row.why, {kind: tuple(found) for kind, found in links.items()},
+                       row.episode.audio_url, row.episode.link)
 
 
 def preload_episodes(session: Session, rows: list[InsightRow]) -> list[Episode]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from podsight.errors import PodsightError
@@ -170,3 +170,70 @@ def recent_claim_vectors(session: Session, since: datetime, embed_model: str) ->
         .order_by(InsightRow.id)
     )
     return [(episode_id, blob) for episode_id, blob in rows]
+
+
+# --- questions the web and the CLI ask -------------------------------------------------------------
+
+
+def claim_of(session: Session, insight_id: int) -> str | None:
+    return session.scalar(select(InsightRow.claim).where(InsightRow.id == insight_id))
+
+
+def subscriber_by_email(session: Session, email: str) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+
+
+def subscriber_by_id(session: Session, subscriber_id: int | None) -> Subscriber | None:
+    return session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+
+
+def all_subscribers(session: Session) -> list[Subscriber]:
+    return list(session.scalars(select(Subscriber).order_by(Subscriber.id)))
+
+
+def subscriber_choices(session: Session, limit: int) -> list[tuple[int, str]]:
+    """(id, email) of the first `limit` subscribers by email, for a picker."""
+    return [tuple(row) for row in session.execute(select(Subscriber.id, Subscriber.email)
+                                                  .order_by(Subscriber.email).limit(limit))]
+
+
+def default_subscriber(session: Session) -> Subscriber | None:
+    """Whoever has the newest digest, else the first subscriber."""
+    newest = session.scalar(select(DigestRow.subscriber_id).order_by(DigestRow.day.desc(), DigestRow.id.desc()).limit(1))
+    return session.get(Subscriber, newest) if newest else session.scalar(select(Subscriber).order_by(Subscriber.id).limit(1))
+
+
+def latest_digests(session: Session, subscriber_id: int, limit: int) -> list[DigestRow]:
+    """The subscriber's newest `limit` digests, newest first."""
+    return list(session.scalars(select(DigestRow).where(DigestRow.subscriber_id == subscriber_id)
+                                .order_by(DigestRow.day.desc()).limit(limit)))
+
+
+def all_feeds(session: Session) -> list[Feed]:
+    return list(session.scalars(select(Feed).order_by(Feed.id)))
+
+
+def feed_choices(session: Session) -> list[tuple[int, str | None, str]]:
+    """(id, title, url) of every feed, by title, for a picker."""
+    return [tuple(row) for row in session.execute(select(Feed.id, Feed.title, Feed.url).order_by(Feed.title, Feed.id))]
+
+
+def existing_feed_ids(session: Session, feed_ids: set[int]) -> set[int]:
+    """Those of `feed_ids` that name a feed."""
+    return set(session.scalars(select(Feed.id).where(Feed.id.in_(feed_ids)))) if feed_ids else set()
+
+
+def remove_feed(session: Session, feed: Feed) -> None:
+    """The feed and (by cascade) its episodes, transcripts and insights."""
+    session.delete(feed)
+
+
+def set_subscriptions(session: Session, subscriber_id: int, feed_ids: list[int]) -> None:
+    """The subscriber follows exactly `feed_ids` (when they do not follow every feed)."""
+    session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber_id))
+    session.add_all(Subscription(subscriber_id=subscriber_id, feed_id=feed_id) for feed_id in feed_ids)
+
+
+def subscribed_feed_ids(session: Session, subscriber_id: int) -> list[int]:
+    """The feeds the subscriber chose one by one (kept while they follow every feed, for when they stop)."""
+    return list(session.scalars(select(Subscription.feed_id).where(Subscription.subscriber_id == subscriber_id)))

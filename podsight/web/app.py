@@ -14,12 +14,11 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
 from podsight.config import Settings
 from podsight.pipeline.digest_view import read_unsubscribe_token, read_vote_token
 from podsight.store.db import Store
-from podsight.store.models import InsightRow, Subscriber
+from podsight.store import queries
 from podsight.store.queries import record_vote, sent_insight_ids
 from podsight.web import auth, feeds, pages, subscriber_settings
 from podsight.web.headers import SecurityHeaders
@@ -64,7 +63,7 @@ def _vote(request: Request, token: str) -> tuple[int, int, int, str] | None:
     with request.app.state.store.session() as session:
         if insight_id not in sent_insight_ids(session, subscriber_id):
             return None
-        claim = session.scalar(select(InsightRow.claim).where(InsightRow.id == insight_id))
+        claim = queries.claim_of(session, insight_id)
     return subscriber_id, insight_id, vote, claim or ""
 
 
@@ -105,7 +104,7 @@ async def unsubscribe_record(request: Request, token: str) -> HTMLResponse:
     if email is None:
         return _page(request, "Link not valid", INVALID, status=404)
     with request.app.state.store.session() as session:
-        subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
+        subscriber = queries.subscriber_by_email(session, email)
         if subscriber is not None:
             subscriber.status = "unsubscribed"
     return _page(request, "Unsubscribed", f"{email} will get no more digests.")

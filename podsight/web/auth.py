@@ -34,9 +34,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from sqlalchemy import select
 
 from podsight.digest.tokens import sign, verify
+from podsight.store import admins
 from podsight.store.models import AdminUser
 from podsight.web.passwords import (
     AuthError,
@@ -98,8 +98,7 @@ def _session(request: Request) -> tuple[str, str] | None:
     if subject and subject.count(":") >= 2:
         nonce, fingerprint, username = subject.split(":", 2)
         with request.app.state.store.session() as session:
-            stored = session.execute(select(AdminUser.password_hash, AdminUser.session_version)
-                                     .where(AdminUser.username == username)).first()
+            stored = admins.session_fingerprint_inputs(session, username)
         if stored is not None and hmac.compare_digest(fingerprint, _fingerprint(*stored)):
             found = (username, nonce)
     request.state.admin_session = found  # one lookup per request, however many times it is asked
@@ -242,9 +241,7 @@ async def login_submit(request: Request, username: str = Form(""), password: str
 
 def _end_sessions(request: Request, username: str) -> None:
     with request.app.state.store.session() as session:
-        admin = session.scalar(select(AdminUser).where(AdminUser.username == username))
-        if admin is not None:
-            admin.session_version = (admin.session_version or 0) + 1
+        admins.end_sessions(session, username)
 
 
 @router.post("/logout")

@@ -12,13 +12,13 @@ import hashlib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from podsight.config import Settings
 from podsight.digest.render import render_atom
 from podsight.digest.tokens import sign, verify
 from podsight.pipeline.digest_view import digest_record
-from podsight.store.models import DigestRow, Subscriber
+from podsight.store.models import Subscriber
+from podsight.store.queries import latest_digests, subscriber_by_id
 
 router = APIRouter()
 FEED_DIGESTS = 30  # a month of daily digests: what a feed reader that was offline may still pick up
@@ -38,9 +38,7 @@ def _subscriber_id(settings: Settings, token: str) -> int | None:
 
 def subscriber_feed(session, settings: Settings, sub: Subscriber, self_url: str) -> str:
     """The Atom document of `sub`'s newest digests."""
-    rows = session.scalars(select(DigestRow).where(DigestRow.subscriber_id == sub.id)
-                           .order_by(DigestRow.day.desc()).limit(FEED_DIGESTS))
-    digests = [digest_record(session, settings, row) for row in rows]
+    digests = [digest_record(session, settings, row) for row in latest_digests(session, sub.id, FEED_DIGESTS)]
     # the same id as the file channel's digest.atom, so a reader moving between them sees no duplicates
     return render_atom(digests, feed_id=f"urn:podsight:{sub.email}", title="podsight digest", self_url=self_url)
 
@@ -51,7 +49,7 @@ def atom_feed(request: Request, token: str) -> Response:
     settings = request.app.state.settings
     subscriber_id = _subscriber_id(settings, token)
     with request.app.state.store.session() as session:
-        sub = session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+        sub = subscriber_by_id(session, subscriber_id)
         if sub is None:
             return Response("This feed address is not valid.", status_code=404, media_type="text/plain")
         if sub.status != "active":

@@ -16,14 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from podsight.digest.render import KIND_LABELS, format_day, timestamp_url
 from podsight.digest.urls import safe_url  # noqa: F401 (shared with the email and the Atom feed; importable from here)
 from podsight.errors import PodsightError
-from podsight.store.models import DigestRow, Episode, Subscriber
+from podsight.store.models import DigestRow, Subscriber
 from podsight.store.pages import NotFound, digest_days, episode_page, episode_transcript, insight_page, kinds_per_week
+from podsight.store import queries
 from podsight.store.queries import add_feed, find_digest
 from podsight.store.report import delivery_report, feed_health
 from podsight.store.search import MARK_END, MARK_START, search_insights, search_segments
@@ -80,18 +80,16 @@ def chosen_subscriber(session: Session, wanted: str | None) -> Subscriber | None
     """`?subscriber=` (id or email), else whoever has the newest digest, else the first subscriber."""
     if wanted:
         wanted = wanted.strip()
-        found = session.get(Subscriber, int(wanted)) if wanted.isdigit() else session.scalar(
-            select(Subscriber).where(Subscriber.email == wanted.lower()))
+        found = queries.subscriber_by_id(session, int(wanted)) if wanted.isdigit() else \
+            queries.subscriber_by_email(session, wanted)
         if found is None:
             raise NotFound(f"no subscriber {wanted!r}")
         return found
-    newest = session.scalar(select(DigestRow.subscriber_id).order_by(DigestRow.day.desc(), DigestRow.id.desc()).limit(1))
-    return session.get(Subscriber, newest) if newest else session.scalar(select(Subscriber).order_by(Subscriber.id).limit(1))
+    return queries.default_subscriber(session)
 
 
 def subscriber_choices(session: Session) -> list[tuple[int, str]]:
-    return list(session.execute(select(Subscriber.id, Subscriber.email).order_by(Subscriber.email)
-                                .limit(MAX_PICKER_SUBSCRIBERS)))
+    return queries.subscriber_choices(session, MAX_PICKER_SUBSCRIBERS)
 
 
 def local_today(sub: Subscriber) -> date:
@@ -103,8 +101,8 @@ def local_today(sub: Subscriber) -> date:
 
 def digest_context(session: Session, row: DigestRow) -> dict:
     """The `Digest` record (the email's content) plus each item's episode id: two queries in all."""
-    email = session.scalar(select(Subscriber.email).where(Subscriber.id == row.subscriber_id))
-    digest, episode_of = read_digest(session, row, email or "")
+    sub = queries.subscriber_by_id(session, row.subscriber_id)
+    digest, episode_of = read_digest(session, row, sub.email if sub else "")
     return {"digest": digest, "episode_of": episode_of}
 
 
@@ -179,8 +177,7 @@ def insight(request: Request, insight_id: int) -> HTMLResponse:
             page = insight_page(session, insight_id)
         except NotFound as exc:
             return not_found(request, str(exc))
-        show_episode = session.get(Episode, page.insight.episode_id)
-        listen = timestamp_url(safe_url(show_episode.audio_url) or safe_url(show_episode.link), page.insight.start_s)
+        listen = timestamp_url(safe_url(page.audio_url) or safe_url(page.episode_link), page.insight.start_s)
     return render(request, "insight.html.j2", title=page.insight.claim[:80], page=page, listen=listen)
 
 

@@ -16,10 +16,10 @@ import secrets
 import threading
 import time
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from podsight.errors import PodsightError
+from podsight.store import admins
 from podsight.store.models import AdminUser
 
 MAX_FAILURES, LOCKOUT_S = 5, 60  # wrong passwords per client address, and the lockout
@@ -99,14 +99,13 @@ def create_admin(session: Session, username: str, password: str, *, replace: boo
     name = _clean_username(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
-    admin = session.scalar(select(AdminUser).where(AdminUser.username == name))
+    admin = admins.admin_named(session, name)
     if admin is not None and not replace:
         raise AuthError(f"admin {name!r} exists already: add --replace to set a new password")
     if admin is None:
-        admin = AdminUser(username=name, password_hash="")
-        session.add(admin)
+        admin = admins.add_admin(session, name)
     admin.password_hash = hash_password(password)
-    session.flush()
+    session.flush()  # the new admin gets its id now
     return admin
 
 
@@ -186,7 +185,7 @@ def check_login(session: Session, username: str, password: str, throttle: LoginT
     name, now = (username or "").strip(), time.time() if now is None else now
     if throttle is not None:
         throttle.attempt(name, address, now)  # counted before the slow check, not after
-    admin = session.scalar(select(AdminUser).where(AdminUser.username == name)) if name else None
+    admin = admins.admin_named(session, name)
     ok = verify_password(password, admin.password_hash if admin else _dummy_hash()) and admin is not None
     if throttle is not None and ok:
         throttle.succeeded(name, address)

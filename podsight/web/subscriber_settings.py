@@ -14,12 +14,12 @@ from zoneinfo import available_timezones
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from podsight.errors import PodsightError
-from podsight.store.models import Feed, Subscriber, Subscription
-from podsight.store.queries import check_timezone
+from podsight.store.models import Subscriber
+from podsight.store.queries import (check_timezone, existing_feed_ids, feed_choices, set_subscriptions,
+                                    subscribed_feed_ids, subscriber_by_id)
 from podsight.web.auth import csrf_protect, require_admin
 from podsight.web.pages import not_found, render
 
@@ -41,7 +41,7 @@ class SettingsForm:
 
     @classmethod
     def of(cls, session: Session, sub: Subscriber) -> SettingsForm:
-        feeds = session.scalars(select(Subscription.feed_id).where(Subscription.subscriber_id == sub.id))
+        feeds = subscribed_feed_ids(session, sub.id)
         return cls(sub.timezone, str(sub.send_hour), sub.interests, sub.follows_all, [str(f) for f in feeds],
                    sub.email_enabled, sub.webhook_url or "")
 
@@ -106,7 +106,7 @@ def _interests(text: str) -> str:
 def _feeds(session: Session, form: SettingsForm) -> list[int]:
     chosen = {f.strip() for f in form.feed_ids}
     wanted = {int(f) for f in chosen if f.isdigit()}
-    known = set(session.scalars(select(Feed.id).where(Feed.id.in_(wanted)))) if wanted else set()
+    known = existing_feed_ids(session, wanted)
     if len(known) != len(chosen):
         raise PodsightError("some of the chosen shows do not exist any more: reload the page and choose again")
     if not form.follows_all and not known:
@@ -117,20 +117,19 @@ def _feeds(session: Session, form: SettingsForm) -> list[int]:
 def save(session: Session, sub: Subscriber, values: dict) -> None:
     sub.timezone, sub.send_hour, sub.interests = values["timezone"], values["send_hour"], values["interests"]
     sub.follows_all, sub.email_enabled, sub.webhook_url = values["follows_all"], values["email_enabled"], values["webhook_url"]
-    session.execute(delete(Subscription).where(Subscription.subscriber_id == sub.id))
-    session.add_all(Subscription(subscriber_id=sub.id, feed_id=feed_id) for feed_id in values["feed_ids"])
+    set_subscriptions(session, sub.id, values["feed_ids"])
 
 
 def _form_page(request: Request, session: Session, sub: Subscriber, form: SettingsForm, errors: list[str],
                saved: bool = False) -> HTMLResponse:
-    feeds = session.execute(select(Feed.id, Feed.title, Feed.url).order_by(Feed.title, Feed.id)).all()
+    feeds = feed_choices(session)
     return render(request, "settings.html.j2", status=400 if errors else 200, title="Settings", sub=sub, form=form,
                   errors=errors, saved=saved, feeds=feeds, zones=timezone_names())
 
 
 def settings_page(request: Request, subscriber_id: int, saved: int = 0) -> HTMLResponse:
     with request.app.state.store.session() as session:
-        sub = session.get(Subscriber, subscriber_id)
+        sub = subscriber_by_id(session, subscriber_id)
         if sub is None:
             return not_found(request, f"no subscriber {subscriber_id}")
         return _form_page(request, session, sub, SettingsForm.of(session, sub), [], saved=bool(saved))
@@ -143,7 +142,7 @@ def settings_save(request: Request, subscriber_id: int, timezone: str = Form("")
     form = SettingsForm(timezone, send_hour, interests, follows_all is not None, feeds, email_enabled is not None,
                         webhook_url)
     with request.app.state.store.session() as session:
-        sub = session.get(Subscriber, subscriber_id)
+        sub = subscriber_by_id(session, subscriber_id)
         if sub is None:
             return not_found(request, f"no subscriber {subscriber_id}")
         values, errors = validate(session, form)

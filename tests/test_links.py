@@ -134,3 +134,19 @@ def test_stage_without_judge_never_says_contradicting(settings, two_shows):
     with two_shows.session() as session:
         kinds = {l.kind for l in session.scalars(select(InsightLink))}
     assert "contradicting" not in kinds
+
+
+def test_a_new_claim_against_a_stored_one_in_the_opposite_direction_is_contradicting_without_a_judge(settings, store):
+    settings.link_judge_pairs = 0  # no model: only the direction check can tell
+    embedder = load_embedder()
+    with store.session() as session:
+        episodes = [Episode(feed=Feed(url=f"http://x/{n}.xml"), key="e", title="E") for n in range(2)]
+        add_insight(session, episodes[0], "Freight rates on the Pacific route rose sharply this spring.")
+    link_insights(store, settings, embedder=embedder)  # the first is stored and linked before the second comes
+    with store.session() as session:
+        add_insight(session, session.merge(episodes[1]), "Freight rates on the Pacific route fell sharply this spring.")
+    link_insights(store, settings, embedder=embedder)
+    with store.session() as session:
+        (link,) = session.scalars(select(InsightLink))
+    assert link.kind == "contradicting" and link.judged_by == "direction check", \
+        "the stored claim's text is read for every pair close enough to corroborate"

@@ -22,22 +22,24 @@ import numpy as np
 from podsight.config import Settings
 from podsight.embed import Embedder, load_embedder, pack_vector, unpack_vectors
 from podsight.embed.index import unpack_into
-from podsight.links import JUDGE_FROM, Link, Pair, PairJudge, Ref, classify, close_pairs
+from podsight.links import CORROBORATING, JUDGE_FROM, RELATED, Link, Pair, PairJudge, Ref, classify, close_pairs
 from podsight.llm import open_llm
 from podsight.store import links as stored
 from podsight.store.db import Store
+from podsight.store.vectors import PgVectorSearch, search_for
 
 log = logging.getLogger("podsight.pipeline")
 
 BATCH = 512  # new insights embedded and linked per transaction
 PAGE = 5_000  # stored vectors read per page: ~4 MB of float16 BLOBs in flight while the matrix fills
+PER_INSIGHT = 10  # the closest pairs kept per new insight
 
 
 def link_insights(store: Store, settings: Settings, progress=None, embedder: Embedder | None = None) -> dict[str, int]:
     """Link every insight not yet linked with the current embedding model, embedding those without a vector."""
     embedder = embedder or load_embedder(settings.embed_model)
     todo = stored.unlinked_ids(store, embedder.name)
-    pool = _Pool.load(store, embedder, extra=len(todo)) if todo else None
+    search = _search(store, embedder, len(todo)) if todo else None
     counts = {"linked": 0, "links": 0, "judged": 0}
     if not todo:
         return counts
@@ -47,7 +49,7 @@ def link_insights(store: Store, settings: Settings, progress=None, embedder: Emb
         judge = _LazyJudge(settings, stack) if settings.link_judge_pairs else None
         for start in range(0, len(todo), BATCH):
             batch = todo[start:start + BATCH]
-            counts["links"] += _link_batch(store, settings, embedder, batch, pool, judge)
+            counts["links"] += _link_batch(store, settings, embedder, batch, search, judge)
             counts["linked"] += len(batch)
             if progress:
                 progress.advance(len(batch))
@@ -134,16 +136,82 @@ class _Pool:
             setattr(self, name, grown)
 
 
-def _link_batch(store: Store, settings: Settings, embedder: Embedder, ids: list[int], pool: _Pool, judge) -> int:
-    """Read the batch, pair it with the pool (and itself), judge the closest pairs, commit links and marks."""
+def _link_batch(store: Store, settings: Settings, embedder: Embedder, ids: list[int], search, judge) -> int:
+    """Read the batch, pair it with the stored insights (and itself), judge the closest pairs, commit links
+    and marks."""
     batch = stored.insights_to_link(store, ids, embedder.name)
     vectors, new = _vectors_of(batch, embedder)
     refs = [Ref(item.id, item.episode_id, item.claim, item.quote) for item in batch]
-    pool.add([item.id for item in batch], [item.episode_id for item in batch], vectors)  # so new ones pair up too
-    pairs = close_pairs(refs, vectors, pool.refs, pool.vectors, pool_episodes=pool.episodes)
+    pairs = search.pairs(refs, vectors)
     budget = settings.link_judge_pairs - (judge.calls if judge else 0)
     links = classify(_with_texts(store, pairs, budget), judge, budget=budget)
+    search.keep(refs, vectors)  # before the commit marks them linked, so a later batch finds them
     return stored.commit_batch(store, [item.id for item in batch], embedder.name, new, [_new_link(x) for x in links])
+
+
+def _search(store: Store, embedder: Embedder, new: int):
+    """Where the neighbours are found: the database's vector index when it has one (pgvector), else an exact
+    search in numpy over every stored vector, read into one matrix with room for the `new` ones."""
+    indexed = search_for(store)
+    if indexed is None:
+        return _ExactSearch(_Pool.load(store, embedder, extra=new))
+    return _IndexedSearch(indexed, store, embedder)
+
+
+class _ExactSearch:
+    """Every stored vector in memory; a new batch joins the pool before it is paired, so new insights pair
+    with each other too."""
+
+    def __init__(self, pool: _Pool):
+        self.pool = pool
+
+    def pairs(self, refs: list[Ref], vectors: np.ndarray) -> list[Pair]:
+        self.pool.add([r.insight_id for r in refs], [r.episode_id for r in refs], vectors)
+        return close_pairs(refs, vectors, self.pool.refs, self.pool.vectors, pool_episodes=self.pool.episodes,
+                           per_insight=PER_INSIGHT)
+
+    def keep(self, refs: list[Ref], vectors: np.ndarray) -> None:
+        pass  # already in the pool
+
+
+class _IndexedSearch:
+    """The database finds each new claim's stored neighbours (pgvector's HNSW index: approximate, and no
+    process holds every vector); the batch is paired with itself in numpy, as it is not stored yet."""
+
+    def __init__(self, index: PgVectorSearch, store: Store, embedder: Embedder):
+        self.index, self.model = index, embedder.name
+        for page in stored.linked_vectors(store, self.model, PAGE, unindexed=True):  # linked before pgvector
+            self.index.index(dict(zip([v.id for v in page], unpack_vectors([v.embedding for v in page], embedder.dim))))
+
+    def pairs(self, refs: list[Ref], vectors: np.ndarray) -> list[Pair]:
+        near = self.index.nearest(vectors, [r.episode_id for r in refs], self.model, min_similarity=RELATED,
+                                  per_row=PER_INSIGHT)
+        stored_pairs = [_pair(refs[n.row], Ref(n.insight_id, n.episode_id, "", ""), n.similarity) for n in near]
+        return _closest(stored_pairs + close_pairs(refs, vectors, refs, vectors, per_insight=PER_INSIGHT), refs)
+
+    def keep(self, refs: list[Ref], vectors: np.ndarray) -> None:
+        self.index.index({r.insight_id: v for r, v in zip(refs, vectors)})
+
+
+def _pair(a: Ref, b: Ref, similarity: float) -> Pair:
+    first, second = sorted((a, b), key=lambda r: r.insight_id)
+    return Pair(first, second, round(similarity, 4))
+
+
+def _closest(pairs: list[Pair], new: list[Ref]) -> list[Pair]:
+    """Each pair once, and for each new insight only its PER_INSIGHT closest, closest first (as close_pairs)."""
+    mine = {r.insight_id for r in new}
+    kept: dict[tuple[int, int], Pair] = {}
+    counts: dict[int, int] = {}
+    for pair in sorted(pairs, key=lambda p: (-p.similarity, p.first.insight_id, p.second.insight_id)):
+        key = (pair.first.insight_id, pair.second.insight_id)
+        ends = [i for i in key if i in mine]
+        if key in kept or all(counts.get(i, 0) >= PER_INSIGHT for i in ends):
+            continue
+        kept[key] = pair
+        for i in ends:
+            counts[i] = counts.get(i, 0) + 1
+    return list(kept.values())
 
 
 def _vectors_of(batch: list[stored.ToLink], embedder: Embedder) -> tuple[np.ndarray, dict[int, bytes]]:
@@ -160,9 +228,11 @@ def _vectors_of(batch: list[stored.ToLink], embedder: Embedder) -> tuple[np.ndar
 
 
 def _with_texts(store: Store, pairs: list[Pair], budget: int) -> list[Pair]:
-    """The pairs, with claim and quote filled in for those the judge may read (the closest `budget`)."""
+    """The pairs, with claim and quote filled in for those that are read: the judge's (the closest `budget`)
+    and every pair close enough to corroborate, whose directions are compared (`links.classify`)."""
     judged = [p for p in pairs if p.similarity >= JUDGE_FROM][:max(budget, 0)]
-    missing = {ref.insight_id for p in judged for ref in (p.first, p.second) if not ref.claim}
+    read = judged + [p for p in pairs if p.similarity >= CORROBORATING]
+    missing = {ref.insight_id for p in read for ref in (p.first, p.second) if not ref.claim}
     if not missing:
         return pairs
     texts = stored.claims_and_quotes(store, sorted(missing))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 
 from .db import Store
 from .models import InsightLink, InsightRow, utcnow
@@ -59,12 +59,14 @@ def linked_count(store: Store, model: str) -> int:
         return session.scalar(select(func.count()).select_from(InsightRow).where(*_linked(model))) or 0
 
 
-def linked_vectors(store: Store, model: str, page: int) -> Iterator[list[StoredVector]]:
+def linked_vectors(store: Store, model: str, page: int, *, unindexed: bool = False) -> Iterator[list[StoredVector]]:
     """The vectors of the insights linked with `model`, `page` rows at a time (the database streams them, so a
-    million vectors are never all in flight as rows)."""
+    million vectors are never all in flight as rows). `unindexed`: only those not in the pgvector column yet
+    (`store.vectors`; linked before the server had the extension)."""
+    where = (*_linked(model), text("claim_vector IS NULL")) if unindexed else _linked(model)
     with store.session() as session:
         rows = session.execute(select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding)
-                               .where(*_linked(model)).execution_options(yield_per=page))
+                               .where(*where).execution_options(yield_per=page))
         for part in rows.partitions(page):
             yield [StoredVector(r.id, r.episode_id, r.embedding) for r in part]
 

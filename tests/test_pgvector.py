@@ -78,7 +78,7 @@ def away_from_threshold(links: dict) -> dict:
     return {pair: link for pair, link in links.items() if abs(link[1] - RELATED) > 0.01}
 
 
-def linked(tmp_path, database_url: str | None, batch: int | None = None, monkeypatch=None) -> Store:
+def linked(tmp_path, database_url: str | None) -> Store:
     settings = Settings(home=tmp_path / "home", database_url=database_url, link_judge_pairs=0)
     store = Store(settings.db_url)
     fill(store)
@@ -125,7 +125,7 @@ def test_insights_linked_before_the_extension_are_indexed_and_found(tmp_path, pg
     link_insights(store, settings, embedder=embedder)
     with store.session() as session:
         assert session.scalar(text("SELECT count(*) FROM insights WHERE claim_vector IS NULL")) == 0
-    new = {pair for pair in links_of(store).keys() - before.keys()}
+    new = links_of(store).keys() - before.keys()
     assert frozenset((late, CLAIMS[0][0])) in new and frozenset((late, CLAIMS[1][0])) in new
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from .db import Store
 
 HNSW_OPTIONS = "m = 16, ef_construction = 64"  # pgvector's defaults, written out
+EF_SEARCH = 100  # candidates the index scan keeps (pgvector's default is 40)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class PgVectorSearch:
                      f"AND episode_id <> :episode ORDER BY {cast} <=> CAST(:vector AS vector({dim})) LIMIT :k")
         found = []
         with self.store.session() as session:
+            # The episode filter applies after the index scan (pgvector before 0.8 has no iterative scan): a
+            # wider candidate list than the default 40 leaves room for a claim's own episode's neighbours.
+            session.execute(text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}"))
             for row, (vector, episode) in enumerate(zip(vectors, episodes)):
                 for r in session.execute(query, {"vector": _literal(vector), "model": model, "episode": episode,
                                                  "k": per_row}):

@@ -27,6 +27,7 @@ from podsight.insights.select import (
     candidate_passages,
     choose_passages,
     echo_bonus,
+    replayed_in_cold_open,
     host_of,
     score_passages,
 )
@@ -110,8 +111,10 @@ def test_a_passage_that_echoes_another_episode_s_claim_moves_up():
     """Echo: of two equally argued passages, the one restating a claim made on another show comes first."""
     argued = ("{} fails because teams measure the wrong thing, and the fix is to count finished work "
               "rather than activity, which most people skip because it is slower to collect every week.")
-    segments = [Segment(0, 20, argued.format("Solar storage"), GUEST), Segment(200, 220, "Why?", HOST),
-                Segment(400, 420, argued.format("Warehouse automation"), GUEST)]
+    # (a greeting first: the two passages are near copies, and the first would otherwise stand in the
+    # episode's first minutes, where a cold open plays, making the second look replayed)
+    segments = [Segment(0, 2, "Hello.", HOST), Segment(100, 120, argued.format("Solar storage"), GUEST),
+                Segment(200, 220, "Why?", HOST), Segment(400, 420, argued.format("Warehouse automation"), GUEST)]
     same = [False] * len(segments)
     plain = choose_passages(segments, same, embed=orthogonal, limit=2)
     assert [p.text.split()[0] for p in plain] == ["Solar", "Warehouse"]
@@ -122,6 +125,26 @@ def test_a_passage_that_echoes_another_episode_s_claim_moves_up():
     echoed = choose_passages(segments, same, embed=orthogonal, limit=2, echo=echo)
     assert [p.text.split()[0] for p in echoed] == ["Warehouse", "Solar"]
     assert echo_bonus(np.array([0.3, ECHO_FLOOR, 1.0])).tolist() == [0.0, 0.0, ECHO_WEIGHT]
+
+
+def test_a_passage_the_cold_open_replayed_moves_up_and_a_show_without_one_is_unchanged():
+    argued = ("{} fails because teams measure the wrong thing, and the fix is to count finished work "
+              "rather than activity, which most people skip because it is slower to collect every week.")
+    body = [Segment(600, 620, argued.format("Solar storage"), GUEST), Segment(800, 801, "Why?", HOST),
+            Segment(1000, 1020, argued.format("Warehouse automation"), GUEST), Segment(1800, 1801, "Right.", HOST)]
+    greeting = Segment(0, 2, "Hello.", HOST)
+    plain = [greeting, *body]
+    assert [p.text.split()[0] for p in choose_passages(plain, [False] * len(plain), embed=orthogonal, limit=2)] == \
+        ["Solar", "Warehouse"]
+    assert replayed_in_cold_open(plain, candidate_passages(plain, [False] * len(plain))) == [False, False]
+
+    cold_open = Segment(5, 12, "Warehouse automation fails because teams measure the wrong thing.", GUEST)
+    intro = Segment(20, 40, "Welcome to the show, today we talk about measuring work.", HOST)
+    opened = [cold_open, intro, *body]
+    skip = [True, True] + [False] * len(body)  # say the intro mask covers the cold open: never a passage itself
+    assert replayed_in_cold_open(opened, candidate_passages(opened, skip)) == [False, True]
+    assert [p.text.split()[0] for p in choose_passages(opened, skip, embed=orthogonal, limit=2)] == \
+        ["Warehouse", "Solar"]
 
 
 def orthogonal(texts) -> np.ndarray:

@@ -17,11 +17,14 @@ transcripts (`bench/choose_passages.py` prints the table on a labelled dataset):
 | centrality | + | closeness to the episode's own centroid (embeddings): on topic rather than small talk |
 | echo | + | closeness to a claim another recent episode made (embeddings): an idea that recurs across shows is \
 what links and "Also said on" / "Disputed by" are made of, so it is worth an insight here too |
+| replayed | + | the passage's words were played in the episode's first minutes: a cold open replays the moment the \
+show's editor thought best |
 
 Each signal is standardised within the episode and the weights below are set by reasoning, not fitted, so
 nothing is learned from the evaluation data; the eval reports how the choice does. Echo is the exception: most
 passages echo nothing, so it is added unstandardised, from ECHO_FLOOR (the cosine at which a passage and a
-claim share an idea, not only a topic) up to ECHO_WEIGHT at a cosine of 1.
+claim share an idea, not only a topic) up to ECHO_WEIGHT at a cosine of 1. Replayed is added the same way, as a flat REPLAY_WEIGHT:
+few passages are replayed, and an episode without a cold open has none.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import fuzz
 
+from podsight.insights.ground import normalise
 from podsight.records import Segment
 
 MIN_WORDS, MAX_WORDS = 25, 140
@@ -46,6 +51,11 @@ FLOOR = -1.0  # salience below which a passage is never asked about: anecdotes, 
 
 ECHO_FLOOR = 0.5  # MiniLM, passage vs claim: the same idea 0.6-0.85, its contradiction ~0.55, the same topic 0.3-0.5
 ECHO_WEIGHT = 2.0  # a passage restating another episode's claim (cosine ~0.75) gains about one standard deviation
+
+COLD_OPEN_S, COLD_OPEN_SHARE = 180.0, 0.1  # a cold open plays in the first 3 minutes (10% of a short episode)
+REPLAY_MIN_WORDS = 8  # a line of the cold open this long, found again later ...
+REPLAY_MATCH = 90  # ... at this rapidfuzz partial ratio (transcribed twice, the words differ a little)
+REPLAY_WEIGHT = 1.5  # the editor's pick: about one and a half standard deviations of salience
 
 WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
            "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0}
@@ -134,9 +144,10 @@ def signals(passage: Passage, host: str | None) -> dict[str, float]:
 
 
 def score_passages(passages: Sequence[Passage], host: str | None,
-                   vectors: np.ndarray | None = None, echo: Echo | None = None) -> list[Passage]:
+                   vectors: np.ndarray | None = None, echo: Echo | None = None,
+                   replayed: Sequence[bool] | None = None) -> list[Passage]:
     """`passages` with `salience` set: the weighted sum of each signal standardised within the episode, plus
-    the echo bonus when `echo` and `vectors` are given."""
+    the echo bonus when `echo` and `vectors` are given, and REPLAY_WEIGHT for each passage `replayed` marks."""
     if not passages:
         return []
     table = [signals(p, host) for p in passages]
@@ -151,6 +162,8 @@ def score_passages(passages: Sequence[Passage], host: str | None,
             total += weight * _standardised([row[name] for row in table])
     if echo is not None and vectors is not None:
         total += echo_bonus(echo(vectors))
+    if replayed is not None:
+        total += REPLAY_WEIGHT * np.asarray(replayed, dtype=float)
     return [_with_salience(p, float(s)) for p, s in zip(passages, total)]
 
 
@@ -186,7 +199,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None
-    scored = score_passages(passages, host, vectors, echo)
+    scored = score_passages(passages, host, vectors, echo, replayed_in_cold_open(pieces, passages))
     limit = RESERVE * budget(pieces[-1].end - pieces[0].start) if limit is None else limit
     order = sorted(range(len(scored)), key=lambda i: -scored[i].salience)
     gap = min(MIN_GAP_S, GAP_SHARE * (pieces[-1].end - pieces[0].start))
@@ -197,6 +210,21 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
         if not any(_same_moment(scored[i], scored[j], vectors, i, j, gap) for j in chosen):
             chosen.append(i)
     return [scored[i] for i in chosen]
+
+
+def replayed_in_cold_open(pieces: Sequence[Segment], passages: Sequence[Passage]) -> list[bool]:
+    """For each passage after the cold open, whether a line of the cold open (the episode's first COLD_OPEN_S
+    seconds, or COLD_OPEN_SHARE of a short one) is found in it again: many shows open on a clip of the moment
+    their editor thought best. A show without a cold open marks nothing; its introduction and ads are never
+    passages."""
+    if not pieces:
+        return [False] * len(passages)
+    start = pieces[0].start
+    window = min(COLD_OPEN_S, COLD_OPEN_SHARE * (pieces[-1].end - start))
+    lines = [normalise(p.text) for p in pieces if p.start - start < window and len(p.text.split()) >= REPLAY_MIN_WORDS]
+    return [passage.start_s - start >= window and any(
+        len(line) < len(text) and fuzz.partial_ratio(line, text) >= REPLAY_MATCH for line in lines)
+        for passage, text in ((p, normalise(p.text)) for p in passages)]
 
 
 def _asks(passage: Passage) -> bool:

@@ -13,6 +13,7 @@ from podsight.insights.faithful import (
     is_generic_why,
     speaker_as_subject,
     strip_attribution,
+    without_added_reason,
 )
 
 FOUNDERS = (
@@ -134,6 +135,13 @@ def test_generic_why_is_recognised(text, generic):
         ("Research suggests that sleep helps memory.", False, None),
         ("Most founders say ideas come slowly.", False, None),
         ("Benchmarks are a poor proxy for real work.", False, None),
+        # two that-clauses: the second "that" goes with the attribution
+        ("Scott believes Docker can be complex and that developers need training to use it well.", True,
+         "Docker can be complex and developers need training to use it well."),
+        # "suggests waiting ...": a gerund object, no statement ("Waiting for the right time ..." has no verb)
+        ("Sean Goedecke suggests waiting for the right time to make reliability projects happen.", True, None),
+        ("Sean believes doing one useful thing a week puts you ahead of most engineers.", True,
+         "Doing one useful thing a week puts you ahead of most engineers."),
     ],
 )
 def test_speaker_as_subject_and_strip_attribution(claim, about_speaker, stripped):
@@ -149,3 +157,16 @@ def test_a_reason_the_passage_never_gives_is_an_addition():
     argued = passage + " That's because nobody trains them on whole workflows."
     assert not faithfulness_problems("Models are weak at real-world tasks because nobody trains them on whole "
                                      "workflows.", argued)
+
+
+@pytest.mark.parametrize(("claim", "cut"), [
+    ("Models are weak at real-world tasks in practice due to their lack of experience with ambiguous work.",
+     "Models are weak at real-world tasks in practice."),
+    ("Teams ship faster. Remote teams ship much faster than others because they write things down. Meetings drag.",
+     "Teams ship faster. Remote teams ship much faster than others. Meetings drag."),
+    ("Prices fell last year because demand collapsed.", None),  # five words left: too little to stand alone
+    ("Remote engineering teams in large companies often lead to better documentation.", None),  # ends on "often"
+    ("Remote teams ship faster than teams that meet every morning.", None),  # no reason to cut
+])
+def test_an_invented_reason_is_cut_only_when_a_whole_clause_is_left(claim, cut):
+    assert without_added_reason(claim) == cut

@@ -377,6 +377,19 @@ def test_a_claim_built_on_a_transcriber_s_note_is_dropped(note):
     assert any("transcriber's note" in why for why in report.dropped)
 
 
+def test_a_claim_with_an_invented_reason_is_kept_without_it_when_the_rest_holds():
+    # The "waiting" passage gives no reason for anything (no "because", "so", "that's why").
+    invented = ("A small operator should time how long pallets wait at each hand-off for two weeks before buying "
+                "machines, due to vendors who oversell robots.")
+    llm = ScriptedLLM(lambda passage: {"claim": invented, "kind": "advice"} if "waiting" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
+    claims = [i.claim for i in report.insights]
+    assert invented not in claims
+    assert ("A small operator should time how long pallets wait at each hand-off for two weeks before buying "
+            "machines.") in claims
+
+
 def test_the_host_setting_up_a_question_is_never_a_passage():
     question = ("Most people assume the robots are the expensive part and that buying faster machines is what "
                 "moves the needle, because that is what the vendors sell, so where does the money actually go?")

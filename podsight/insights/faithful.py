@@ -566,11 +566,37 @@ _PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to
                             r"thanks to|means that|in order to|as a result)\b", re.IGNORECASE)
 
 
+ADDED_REASON = "the claim gives a reason"
+MIN_CLAUSE_WORDS = 6  # what is left of a claim once its invented reason is cut must still say something
+
+
 def _added_reason(claim: str, evidence: str) -> list[str]:
     found = _CLAIM_CAUSE.search(claim)
     if found and not _PASSAGE_CAUSE.search(evidence):
-        return [f'the claim gives a reason ("{found.group(0)}") but the passage states no cause']
+        return [f'{ADDED_REASON} ("{found.group(0)}") but the passage states no cause']
     return []
+
+
+def without_added_reason(claim: str) -> str | None:
+    """The claim with the reason it gives cut off, up to the end of that sentence ("Models do poorly in real
+    environments due to their lack of experience." -> "Models do poorly in real environments."), when what is
+    left of the sentence is a clause of MIN_CLAUSE_WORDS words or more; else None. Cutting only removes words,
+    so what is left says nothing the claim did not; the caller checks it again like any claim."""
+    found = _CLAIM_CAUSE.search(claim)
+    if not found:
+        return None
+    sentence_start = max(claim.rfind(". ", 0, found.start()) + 2, 0) if ". " in claim[:found.start()] else 0
+    head = claim[sentence_start:found.start()].rstrip(" ,;:-–—")
+    if len(head.split()) < MIN_CLAUSE_WORDS or head.split()[-1].lower() in _DANGLING_ENDS:
+        return None
+    end = re.search(r"[.!?](?:\s|$)", claim[found.end():])
+    rest = claim[found.end() + end.end():].strip() if end else ""
+    return " ".join(part for part in (claim[:sentence_start].strip(), head + ".", rest) if part)
+
+
+# A clause cannot end on these ("Prices fell, which" ... "as", "and"): what precedes the reason is not whole.
+_DANGLING_ENDS = frozenset("a an the and or but which that who as of to in on at for with by is are was were be "
+                           "often also can will would may might".split())
 
 
 _GENERIC_WHY = [
@@ -660,4 +686,11 @@ def strip_attribution(claim: str) -> str:
         return claim
     if first_words and first_words[0].lower() in {"how", "why", "what", "whether", "about", "to", "for"}:
         return claim
+    if not has_that and first_words[0].lower().endswith("ing") and m.group("verb").lower() in _GERUND_TAKERS:
+        return claim  # "suggests waiting for the right time ...": a gerund phrase, the suggestion, no statement
+    rest = re.sub(r",? and that ", " and ", rest)  # "believes X and that Y": the second "that" was the speaker's
     return rest[0].upper() + rest[1:]
+
+
+# Verbs after which an -ing word is what is suggested ("recommends using ..."), far more often than a subject.
+_GERUND_TAKERS = frozenset("suggests suggested recommends advises proposes".split())

@@ -27,7 +27,8 @@ from podsight.errors import LLMOutputError
 from podsight.insights.choose import model_order
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS, claim_problem
-from podsight.insights.faithful import faithfulness_problems, is_generic_why, speaker_as_subject, strip_attribution
+from podsight.insights.faithful import (ADDED_REASON, faithfulness_problems, is_generic_why, speaker_as_subject,
+                                       strip_attribution, without_added_reason)
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
 from podsight.insights.select import RESERVE, Echo, Embed, Passage, budget, candidate_passages, choose_passages
@@ -178,20 +179,35 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
 
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
             known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
-    """Keep the claim when it stands alone and is faithful to its passage; else record why not."""
+    """Keep the claim when it stands alone and is faithful to its passage (or is once an invented reason is
+    cut from it: `faithful.without_added_reason`); else record why not."""
     claim = _without_lead_in(_without_fillers(_without_meta_opening(" ".join(answer.claim.split()))), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
-    first, last = _without_stray_start(pieces, *whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage)))
-    quote = " ".join(pieces[i].text.strip() for i in range(first, last + 1))
-    problems = _problems(claim, passage, quote, finder, known)
+    first, last, problems = _checked(claim, passage, pieces, finder, known)
+    shorter = without_added_reason(claim) if problems and problems[0].startswith(ADDED_REASON) else None
+    if shorter:
+        first, last, problems = _checked(shorter, passage, pieces, finder, known)
+        claim = shorter if not problems else claim
     if problems:
         tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
         return
     tally.kept.append(Insight(
-        claim=claim, why="", speaker=passage.speaker, quote=quote, kind=answer.kind, importance=importance,
-        start_s=pieces[first].start, end_s=pieces[last].end, model=model, prompt_version=PASSAGE_PROMPT_VERSION,
+        claim=claim, why="", speaker=passage.speaker, quote=_quote(pieces, first, last), kind=answer.kind,
+        importance=importance, start_s=pieces[first].start, end_s=pieces[last].end, model=model,
+        prompt_version=PASSAGE_PROMPT_VERSION,
     ))
+
+
+def _checked(claim: str, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
+             known: Sequence[str]) -> tuple[int, int, list[str]]:
+    """The claim's quote (first and last piece) and its problems."""
+    first, last = _without_stray_start(pieces, *whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage)))
+    return first, last, _problems(claim, passage, _quote(pieces, first, last), finder, known)
+
+
+def _quote(pieces: Sequence[Segment], first: int, last: int) -> str:
+    return " ".join(pieces[i].text.strip() for i in range(first, last + 1))
 
 
 # The model often opens with the passage itself ("The passage suggests that ..."): the idea follows.

@@ -170,3 +170,16 @@ def test_a_reason_the_passage_never_gives_is_an_addition():
 ])
 def test_an_invented_reason_is_cut_only_when_a_whole_clause_is_left(claim, cut):
     assert without_added_reason(claim) == cut
+
+
+def test_a_change_over_time_needs_the_passage_to_tell_of_one():
+    passage = ("Pricing power is the ability to raise prices without losing customers, and it was never as common as "
+               "those two years made it look. When all the competitors raise their prices together, everyone seems "
+               "to have pricing power. Now that inflation has cooled, shoppers compare again.")
+    invented = "Pricing power is no longer as common as it was in the past, especially when competitors raise prices."
+    assert any("no change" in p for p in faithfulness_problems(invented, passage))
+    said = "Pricing power was never as common as it looked: when all competitors raise prices, everyone seems to have it."
+    assert not faithfulness_problems(said, passage)
+    changed = passage + " Pricing power used to be common among grocery brands; these days it is rare."
+    assert not faithfulness_problems("Pricing power used to be common among grocery brands.", changed)
+    assert not faithfulness_problems("Pricing power can be used to raise prices without losing customers.", passage)

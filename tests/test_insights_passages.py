@@ -390,6 +390,16 @@ def test_a_claim_with_an_invented_reason_is_kept_without_it_when_the_rest_holds(
             "machines.") in claims
 
 
+def test_a_claim_addressed_to_the_audience_is_about_the_show():
+    claim = ("Timing every pallet at every hand-off for two weeks before buying machines is advice for operators "
+             "listening.")
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "advice"} if "waiting" in passage else
+                      claim_for(passage))
+    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
+    assert claim not in [i.claim for i in report.insights]
+    assert any("about the show" in why for why in report.dropped)
+
+
 def test_the_host_setting_up_a_question_is_never_a_passage():
     question = ("Most people assume the robots are the expensive part and that buying faster machines is what "
                 "moves the needle, because that is what the vendors sell, so where does the money actually go?")

@@ -553,6 +553,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),
+        *_invented_change(claim, evidence),
     ]
 
 
@@ -564,6 +565,31 @@ _CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in
 _PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|"
                             r"which is why|therefore|thus|hence|reasons?|results? in|resulted|leads? to|led to|"
                             r"thanks to|means that|in order to|as a result)\b", re.IGNORECASE)
+
+
+# A change over time in the claim ("no longer as common as it was", "used to") needs the passage to speak of a
+# change to the same thing: "pricing power was never as common as it looked" is no decline.
+# ("can be used to get masks" and "got used to it" are no change: "used to" after a form of "be" or "get" is left.)
+_CLAIM_CHANGE = re.compile(r"\b(?:no longer|any ?more|(?<!\bbe )(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )"
+                           r"(?<!\bbeen )(?<!\bbeing )(?<!\bget )(?<!\bgot )used to|than (?:it|they) (?:was|were|used to)|"
+                           r"(?:was|were) once|in the past)\b", re.IGNORECASE)
+_PASSAGE_CHANGE = re.compile(r"\b(?:no longer|any ?more|used to|once|in the past|these days|nowadays|now|today|"
+                             r"(?:has|have|had) (?:become|changed|shifted|gone|grown|fallen|dropped|risen)|"
+                             r"changed?|shift(?:ed)?|declin\w*|fell|fallen|drop(?:ped)?|rose|risen|grew|grown|"
+                             r"shr[ua]nk|(?:years|decades|months) ago|since)\b", re.IGNORECASE)
+
+
+def _invented_change(claim: str, evidence: str) -> list[str]:
+    changes = [stems for clause in _clauses(evidence) if _PASSAGE_CHANGE.search(clause)
+               for stems in [_content_stems(_words_of(clause))]]
+    for clause in _clauses(claim):
+        found = _CLAIM_CHANGE.search(clause)
+        if not found:
+            continue
+        about = _content_stems(_words_of(clause))
+        if not any(len(about & stems) >= _SHARED_FOR_SAME_CONTENT for stems in changes):
+            return [f'the claim says "{found.group(0)}" but the passage tells of no change to it']
+    return []
 
 
 ADDED_REASON = "the claim gives a reason"

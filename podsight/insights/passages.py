@@ -239,7 +239,8 @@ _NOT_A_STATEMENT = re.compile(r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'
 
 # "Most of the people listening to this podcast are ...": the show talking about itself.
 _ABOUT_THE_SHOW = re.compile(r"\bthis (?:podcast|show|episode)\b|\b(?:listeners of|listening to) (?:this|the|our) "
-                             r"(?:podcast|show)\b", re.IGNORECASE)
+                             r"(?:podcast|show)\b|\b(?:for|to) (?:the |all the |any )?\w+ listening\b(?! to)",
+                             re.IGNORECASE)  # "... is advice for managers listening": the speaker addressing the audience
 
 # "[inaudible 00:50:40]", "[crosstalk]", "[unintelligible]": where the transcript lost the words, a claim
 # built on them says something nobody can check (a dev-set claim read "All the [inaudible 00:50:40] will start

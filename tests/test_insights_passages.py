@@ -367,12 +367,17 @@ def test_a_claim_that_opens_with_a_speaker_doing_something_is_about_the_person(o
     assert any("about the speaker" in why for why in report.dropped) is dropped
 
 
+def extract_answering(marker: str, claim: str, kind: str = "claim", limit: int = 1):
+    """Extraction from the test transcript by a model that answers `claim` for the passage containing `marker`
+    and a faithful claim for the others."""
+    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": kind} if marker in passage else claim_for(passage))
+    return extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=limit)
+
+
 @pytest.mark.parametrize("note", ["[inaudible 00:50:40]", "[crosstalk]", "[unintelligible]"])
 def test_a_claim_built_on_a_transcriber_s_note_is_dropped(note):
     claim = f"Warehouse robots rarely pay off while all the {note} hand-offs between shifts waste the time."
-    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
-                      claim_for(passage))
-    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=1)
+    report = extract_answering("bottleneck", claim)
     assert claim not in [i.claim for i in report.insights]
     assert any("transcriber's note" in why for why in report.dropped)
 
@@ -381,10 +386,7 @@ def test_a_claim_with_an_invented_reason_is_kept_without_it_when_the_rest_holds(
     # The "waiting" passage gives no reason for anything (no "because", "so", "that's why").
     invented = ("A small operator should time how long pallets wait at each hand-off for two weeks before buying "
                 "machines, due to vendors who oversell robots.")
-    llm = ScriptedLLM(lambda passage: {"claim": invented, "kind": "advice"} if "waiting" in passage else
-                      claim_for(passage))
-    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
-    claims = [i.claim for i in report.insights]
+    claims = [i.claim for i in extract_answering("waiting", invented, kind="advice", limit=2).insights]
     assert invented not in claims
     assert ("A small operator should time how long pallets wait at each hand-off for two weeks before buying "
             "machines.") in claims
@@ -393,9 +395,7 @@ def test_a_claim_with_an_invented_reason_is_kept_without_it_when_the_rest_holds(
 def test_a_claim_addressed_to_the_audience_is_about_the_show():
     claim = ("Timing every pallet at every hand-off for two weeks before buying machines is advice for operators "
              "listening.")
-    llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "advice"} if "waiting" in passage else
-                      claim_for(passage))
-    report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
+    report = extract_answering("waiting", claim, kind="advice", limit=2)
     assert claim not in [i.claim for i in report.insights]
     assert any("about the show" in why for why in report.dropped)
 

@@ -98,6 +98,18 @@ def test_the_host_is_the_one_who_asks():
     assert host_of(transcript()) == HOST
 
 
+def test_the_host_asks_at_the_highest_rate_and_a_panel_has_none():
+    rhetorical = ("Why does nobody measure the waiting? Because it is boring. And who pays for that? The customer "
+                  "does, every single week, in late deliveries and in stock nobody can find when it is needed.")
+    interview = [Segment(0, 5, "What goes wrong first?", HOST), Segment(10, 40, rhetorical, GUEST),
+                 Segment(50, 55, "And then?", HOST), Segment(60, 90, rhetorical, GUEST)]
+    assert host_of(interview) == HOST, "two short questions for few words outrank four rhetorical ones"
+    panel = [Segment(0, 40, "So what did you all think of the chapter on hand-offs? " + rhetorical, HOST),
+             Segment(50, 60, "I liked it, though the numbers felt old to me.", GUEST),
+             Segment(70, 110, "What about the part on pallets? " + rhetorical, HOST)]
+    assert host_of(panel) is None, "the one who asks most also talks most: a panel, with no host to discount"
+
+
 def test_the_guests_arguments_outrank_the_hosts_anecdote_and_the_pleasantry():
     segments = transcript()
     passages = candidate_passages(segments, [False] * len(segments))

@@ -8,7 +8,7 @@ transcripts (`bench/choose_passages.py` prints the table on a labelled dataset):
 | signal | sign | why |
 | --- | --- | --- |
 | length | + | an idea takes a few sentences; short turns are reactions ("Totally.", "Thanks for having me.") |
-| guest speaking | + | the guest carries the ideas; the host asks and sets up |
+| guest speaking | + | the guest carries the ideas; the host asks and sets up (no host in a panel: `host_of`) |
 | "I / me / my" density | - | first-person narration is biography and anecdote more often than an idea |
 | questions | - | a question asks for the idea; the answer states it |
 | contrast and causal words | + | "because", "instead", "the problem is", "most people": an argument being made |
@@ -121,9 +121,19 @@ def _passage(pieces: Sequence[Segment], first: int, last: int) -> Passage:
 
 
 def host_of(pieces: Sequence[Segment]) -> str | None:
-    """The speaker who asks the most questions: the host (the first voice may be a cold open's guest)."""
+    """The host: the speaker who asks questions at the highest rate for the words they speak (the first voice
+    may be a cold open's guest, and a guest who talks at length asks many rhetorical questions: Seth Godin asked
+    more than his host). None when that speaker also talks the most: a panel or a book club, where the one who
+    leads also carries the ideas, so there is no host to discount."""
     questions = Counter(p.speaker for p in pieces if p.speaker and "?" in p.text)
-    return questions.most_common(1)[0][0] if questions else None
+    if not questions:
+        return None
+    words = Counter()
+    for piece in pieces:
+        if piece.speaker:
+            words[piece.speaker] += len(piece.text.split())
+    host = max(questions, key=lambda speaker: (questions[speaker] / words[speaker], questions[speaker]))
+    return None if words[host] == max(words.values()) else host
 
 
 def signals(passage: Passage, host: str | None) -> dict[str, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, insert, or_, select, text, update
 
@@ -40,8 +41,9 @@ class NewLink:
     judged_by: str | None
 
 
-@dataclass(frozen=True)
-class StoredVector:
+class StoredVector(NamedTuple):
+    """A stored claim vector, as `linked_vectors` yields it (SQLAlchemy's rows have the same fields)."""
+
     id: int
     episode_id: int
     embedding: bytes
@@ -59,7 +61,7 @@ def linked_count(store: Store, model: str) -> int:
         return session.scalar(select(func.count()).select_from(InsightRow).where(*_linked(model))) or 0
 
 
-def linked_vectors(store: Store, model: str, page: int, *, unindexed: bool = False) -> Iterator[list[StoredVector]]:
+def linked_vectors(store: Store, model: str, page: int, *, unindexed: bool = False) -> Iterator[Sequence[StoredVector]]:
     """The vectors of the insights linked with `model`, `page` rows at a time (the database streams them, so a
     million vectors are never all in flight as rows). `unindexed`: only those not in the pgvector column yet
     (`store.vectors`; linked before the server had the extension)."""
@@ -67,8 +69,8 @@ def linked_vectors(store: Store, model: str, page: int, *, unindexed: bool = Fal
     with store.session() as session:
         rows = session.execute(select(InsightRow.id, InsightRow.episode_id, InsightRow.embedding)
                                .where(*where).execution_options(yield_per=page))
-        for part in rows.partitions(page):
-            yield [StoredVector(r.id, r.episode_id, r.embedding) for r in part]
+        # rows as named tuples (id, episode_id, embedding): a record made per row cost 0.3 s per 100,000
+        yield from rows.partitions(page)
 
 
 def insights_to_link(store: Store, ids: Sequence[int], model: str) -> list[ToLink]:

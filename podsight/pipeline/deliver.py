@@ -64,7 +64,7 @@ def _deliver_one(store: Store, settings: Settings, delivery_id: int, now: dateti
     try:
         target = _send(settings, outgoing.channel, digest, history, outgoing.webhook_url)
     except (DeliveryError, OSError) as exc:  # OSError: the digest folder cannot be written
-        _mark_failed(store, settings, delivery_id, exc, now)
+        _mark_failed(store, settings, outgoing, exc, now)
         return False
     outbox.mark_sent(store, delivery_id, target or outgoing.email, now)
     return True
@@ -98,8 +98,8 @@ def _send_webhook(settings: Settings, digest, url: str | None) -> str:
     return redact_url(url)  # the URL's path is its secret: never stored or shown
 
 
-def _mark_failed(store: Store, settings: Settings, delivery_id: int, error: Exception, now: datetime) -> None:
-    attempts = outbox.attempts_of(store, delivery_id)
+def _mark_failed(store: Store, settings: Settings, outgoing: outbox.Outgoing, error: Exception, now: datetime) -> None:
+    attempts, delivery_id = outgoing.attempts, outgoing.id
     if attempts >= settings.max_attempts or isinstance(error, WebhookRejected):
         outbox.mark_failed(store, delivery_id, str(error))
         return

@@ -18,6 +18,7 @@ from podsight.records import Digest
 from .db import Store
 from .digests import read_digest
 from .models import Delivery, DigestRow, Subscriber
+from .queries import latest_digests
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Outgoing:
     subscriber_id: int
     email: str
     webhook_url: str | None
+    attempts: int  # this one included
 
 
 def recover_in_flight(store: Store, at_most_once: Sequence[str], note: str) -> None:
@@ -93,15 +95,14 @@ def start_sending(store: Store, delivery_id: int) -> Outgoing:
         delivery.status, delivery.attempts = "sending", delivery.attempts + 1
         sub = delivery.digest.subscriber
         digest, _ = read_digest(session, delivery.digest, sub.email)
-        return Outgoing(delivery.id, delivery.channel, digest, sub.id, sub.email, sub.webhook_url)
+        return Outgoing(delivery.id, delivery.channel, digest, sub.id, sub.email, sub.webhook_url, delivery.attempts)
 
 
 def recent_digests(store: Store, subscriber_id: int, limit: int) -> list[Digest]:
     """The subscriber's latest `limit` digests, newest first (for their Atom feed)."""
     with store.session() as session:
-        rows = session.scalars(select(DigestRow).where(DigestRow.subscriber_id == subscriber_id)
-                               .order_by(DigestRow.day.desc()).limit(limit))
-        return [read_digest(session, row, row.subscriber.email)[0] for row in rows]
+        return [read_digest(session, row, row.subscriber.email)[0]
+                for row in latest_digests(session, subscriber_id, limit)]
 
 
 def mark_sent(store: Store, delivery_id: int, target: str, now: datetime) -> None:
@@ -121,11 +122,6 @@ def retry_later(store: Store, delivery_id: int, error: str, at: datetime) -> Non
     with store.session() as session:
         delivery = session.get(Delivery, delivery_id)
         delivery.status, delivery.last_error, delivery.next_attempt_at = "pending", error, at
-
-
-def attempts_of(store: Store, delivery_id: int) -> int:
-    with store.session() as session:
-        return session.get(Delivery, delivery_id).attempts
 
 
 def _due(now: datetime):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .db import Store
 from .models import Delivery, DigestItemRow, DigestRow, Episode, Feedback, InsightRow, Subscriber
 from .queries import followed_feed_ids, linked_ids, sent_insight_ids
+from .subscribers import digest_made
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def save_digest(store: Store, subscriber_id: int, day: str, now: datetime, picks
     False when the digest for that day exists (made by another run meanwhile: theirs stands)."""
     try:
         with store.session() as session:
-            if session.scalar(select(DigestRow.id).where(DigestRow.subscriber_id == subscriber_id, DigestRow.day == day)):
+            if digest_made(session, subscriber_id, day):
                 return False
             digest = DigestRow(subscriber_id=subscriber_id, day=day, created_at=now)
             digest.items = [DigestItemRow(insight_id=p.insight_id, position=i, score=p.score, reasons=list(p.reasons))

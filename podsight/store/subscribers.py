@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from .db import Store
 from .models import DigestRow, Subscriber
@@ -39,5 +40,8 @@ def view_of(row: Subscriber) -> SubscriberView:
 def has_digest(store: Store, subscriber_id: int, day: str) -> bool:
     """Whether the subscriber's digest for `day` (their local date) is made."""
     with store.session() as session:
-        return bool(session.scalar(select(exists().where(DigestRow.subscriber_id == subscriber_id,
-                                                         DigestRow.day == day))))
+        return digest_made(session, subscriber_id, day)
+
+
+def digest_made(session: Session, subscriber_id: int, day: str) -> bool:
+    return bool(session.scalar(select(exists().where(DigestRow.subscriber_id == subscriber_id, DigestRow.day == day))))

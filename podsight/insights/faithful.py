@@ -580,8 +580,7 @@ _PASSAGE_CHANGE = re.compile(r"\b(?:no longer|any ?more|used to|once|in the past
 
 
 def _invented_change(claim: str, evidence: str) -> list[str]:
-    changes = [stems for clause in _clauses(evidence) if _PASSAGE_CHANGE.search(clause)
-               for stems in [_content_stems(_words_of(clause))]]
+    changes = [_content_stems(_words_of(clause)) for clause in _clauses(evidence) if _PASSAGE_CHANGE.search(clause)]
     for clause in _clauses(claim):
         found = _CLAIM_CHANGE.search(clause)
         if not found:
@@ -611,7 +610,8 @@ def without_added_reason(claim: str) -> str | None:
     found = _CLAIM_CAUSE.search(claim)
     if not found:
         return None
-    sentence_start = max(claim.rfind(". ", 0, found.start()) + 2, 0) if ". " in claim[:found.start()] else 0
+    previous_end = claim.rfind(". ", 0, found.start())
+    sentence_start = previous_end + 2 if previous_end >= 0 else 0
     head = claim[sentence_start:found.start()].rstrip(" ,;:-–—")
     if len(head.split()) < MIN_CLAUSE_WORDS or head.split()[-1].lower() in _DANGLING_ENDS:
         return None

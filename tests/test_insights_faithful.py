@@ -183,3 +183,20 @@ def test_a_change_over_time_needs_the_passage_to_tell_of_one():
     changed = passage + " Pricing power used to be common among grocery brands; these days it is rare."
     assert not faithfulness_problems("Pricing power used to be common among grocery brands.", changed)
     assert not faithfulness_problems("Pricing power can be used to raise prices without losing customers.", passage)
+
+
+def test_words_in_quotation_marks_must_be_the_speaker_s():
+    passage = ("If you can have one hard talk with your manager and ask, can we agree that I'm not trying to match "
+               "your taste, I'm trying to match the taste of our 400 customers, every later meeting goes better.")
+    misquoted = "One hard talk with a manager, saying 'we can't agree on taste', makes later meetings go better."
+    assert any("quotes" in p for p in faithfulness_problems(misquoted, passage))
+    invented_term = 'Matching the customers\' taste is what he calls "taste alignment".'
+    assert any("taste alignment" in p for p in faithfulness_problems(invented_term, passage))
+    # the speaker's words, one spoken word left out, in double or single quotation marks
+    def misquotes(claim: str) -> bool:
+        return any("quotes" in p for p in faithfulness_problems(claim, passage))
+
+    assert not misquotes('One hard talk helps: "I\'m trying to match the taste of 400 customers".')
+    assert not misquotes("Ask your manager 'can we agree that I'm not trying to match your taste'.")
+    # apostrophes are not quotation marks
+    assert not misquotes("The customers' taste, not the manager's, is the one to match.")

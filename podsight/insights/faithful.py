@@ -22,7 +22,10 @@ Rules of `faithfulness_problems(claim, passage, quote, known_names)`, one line e
              needs a positive/negative word there;
   role       a person described as "a (tech) investor", "a former CEO" has that description in the
              passage or `known_names`;
-  script     the claim uses no writing system (CJK, Cyrillic, Arabic...) that the passage lacks.
+  script     the claim uses no writing system (CJK, Cyrillic, Arabic...) that the passage lacks;
+  reason     a "because", "due to", "led to" needs causal wording in the passage;
+  change     "no longer", "used to" needs a passage sentence about a change to the same thing;
+  quoted     words the claim puts in quotation marks are in the passage (rapidfuzz partial ratio >= 85).
 
 Measured on the dev set's 95 reference claims against their quote plus two cues either side: the
 flags that remain are, with one exception, names and numbers the reader took from elsewhere in the
@@ -35,6 +38,10 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from rapidfuzz import fuzz
+
+from podsight.insights.ground import normalise as comparable
 
 # --- words ---------------------------------------------------------------------------------------
 
@@ -554,7 +561,25 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),
         *_invented_change(claim, evidence),
+        *_misquoted(claim, evidence),
     ]
+
+
+# Words the claim puts in quotation marks are the speaker's own: they must stand in the passage (a dev-set claim
+# quoted "can't agree on taste" where the speaker asked "can we agree that I'm not trying to match your taste").
+# A single-quoted phrase must start after a space or an opening bracket, so an apostrophe ("the company's") is none.
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]|(?:(?<=\s)|(?<=^)|(?<=[(\[]))['‘]((?:[^'‘’]|['’](?=[a-z])){3,}?)['’]"
+                     r"(?=[\s.,;:!?)]|$)")
+QUOTED_MATCH = 85  # rapidfuzz partial ratio: a quote may drop a spoken word ("just type [in] what you want": 87)
+
+
+def _misquoted(claim: str, evidence: str) -> list[str]:
+    said = comparable(evidence)
+    for found in _QUOTED.finditer(claim):
+        words = comparable(found.group(1) or found.group(2))
+        if len(words.split()) >= 2 and fuzz.partial_ratio(words, said) < QUOTED_MATCH:
+            return [f'the claim quotes "{found.group(1) or found.group(2)}", which the passage does not say']
+    return []
 
 
 # A reason in the claim ("... because ...", "due to ...", "which led to ...") needs some causal wording in the

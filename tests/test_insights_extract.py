@@ -329,3 +329,18 @@ def test_pleasantries_are_not_claims_but_thanks_to_a_cause_is():
                   "Maya welcomes Dr. Tomas Lind to the show this week."):
         assert claim_problem(claim, quote, finder).startswith("claim is small talk"), claim
     assert claim_problem("Solar panel prices fell ninety percent thanks to factory scale.", quote, finder) is None
+
+
+@pytest.mark.parametrize(("claim", "dropped"), [
+    ("The second is that Docker was open source in March 2013, months before anyone paid for it.", True),
+    ("Tip number one is to look at your data before writing a single test for the model.", True),
+    ("Another thing is that teams underestimate how long the review of generated code takes.", True),
+    ("Secondly, the model's answers got shorter once the reviewers were paid per hour.", True),
+    ("The first version of a product should solve one problem for the smallest audience that cares.", False),
+    ("The second-largest cost of a data centre is cooling, after the chips themselves.", False),
+    ("Number theory gave cryptography its most useful hard problems for decades.", False),
+])
+def test_a_claim_that_starts_at_a_place_in_a_list_does_not_stand_alone(claim, dropped):
+    finder = QuoteFinder([Segment(0, 5, "An unrelated line of the transcript.", "Tomas")])
+    problem = claim_problem(claim, "An unrelated line of the transcript.", finder)
+    assert (problem is not None and "list" in problem) == dropped, problem

@@ -45,6 +45,12 @@ PIECE_WORDS = 40
 _DANGLING_START = re.compile(
     r"^(he|she|they|we|i|it's|this|that|these|those|his|her|their|our|my|him|them)\b", re.IGNORECASE
 )
+# ... and so do these, which point into a list the speaker was going through ("The second is that ...", "Tip
+# number one is ...", "Another thing is ..."): the reader never heard the first.
+_LIST_POSITION = re.compile(
+    r"^(?:the (?:first|second|third|fourth|fifth|next|other|last) (?:one|thing|point|reason|step|tip|part|piece|"
+    r"lesson|is)\b|(?:tip|step|point|rule|reason|lesson|number) (?:number )?(?:one|two|three|four|five|[1-9])\b|"
+    r"(?:first|second|third)(?:ly)?,|another (?:thing|one|point|reason)\b)", re.IGNORECASE)
 # The model sometimes copies a line's label ("[26] Luis: ...") into the quote.
 _LINE_LABEL = re.compile(r"^(?:\[\d+\]\s*)?(?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3}:\s+)?")
 # Small models often prefix a quote with its attribution ("Luis Ortega predicts that ..."), which is
@@ -93,6 +99,8 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder, *, copy_ok: bool 
         return f"claim has {words} words (wanted {CLAIM_WORDS[0]}-{CLAIM_WORDS[1]}): '{_short(claim)}'"
     if _DANGLING_START.match(claim.strip()):
         return f"claim starts with a pronoun that points nowhere: '{_short(claim)}'"
+    if _LIST_POSITION.match(claim.strip()):
+        return f"claim starts with a place in a list the reader never saw: '{_short(claim)}'"
     if _FIRST_PERSON.search(claim):
         return f"claim speaks in the first person, so it does not stand alone: '{_short(claim)}'"
     if _META.match(claim.strip()):

@@ -1,0 +1,109 @@
+"""Would fitted weights choose better passages than `select.WEIGHTS`? `python bench/select_weights.py [DATASET]`.
+
+`podsight.insights.select` weighs its signals by reasoning, not by fitting. This checks that choice the way the
+dev set allows: leave one episode out. For each episode, a coordinate search (two sweeps over each weight and
+REPLAY_WEIGHT, values from GRID) maximises precision@5 + recall@10 of the chosen passages on the other
+episodes, and the weights it finds choose the held-out episode's passages. Scored at passage level, as in
+`bench/choose_passages.py` (no language model runs). On `../shared/devset` it takes about 30 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from choose_passages import scores
+
+import podsight.insights.select as select
+from podsight.embed import load_embedder
+from podsight.eval.dataset import load_eval_set
+from podsight.insights.chunk import split_long_segments
+from podsight.insights.extract import PIECE_WORDS
+from podsight.insights.sponsor import skip_mask
+
+GRID = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
+REPLAY_GRID = (0.0, 0.75, 1.5, 2.25, 3.0)
+SWEEPS = 2
+REASONED = {**select.WEIGHTS, "replay": select.REPLAY_WEIGHT}
+
+
+@contextmanager
+def weighted(weights: dict[str, float]) -> Iterator[None]:
+    """`select` scoring with these weights for a while (its module constants, restored after)."""
+    saved = select.WEIGHTS, select.REPLAY_WEIGHT
+    select.WEIGHTS = {name: value for name, value in weights.items() if name != "replay"}
+    select.REPLAY_WEIGHT = weights["replay"]
+    try:
+        yield
+    finally:
+        select.WEIGHTS, select.REPLAY_WEIGHT = saved
+
+
+class Episodes:
+    """The dataset's episodes as `select` reads them, with each episode's passage embeddings computed once."""
+
+    def __init__(self, dataset: Path):
+        self.embedder = load_embedder()
+        self.vectors: dict[tuple[str, ...], np.ndarray] = {}
+        self.items = []
+        for episode in load_eval_set(dataset).transcripts:
+            pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
+            self.items.append((episode.slug, pieces, skip_mask(pieces), episode.references, episode.negatives))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        key = tuple(texts)
+        if key not in self.vectors:
+            self.vectors[key] = self.embedder.embed(texts)
+        return self.vectors[key]
+
+    def scores(self, weights: dict[str, float], which: Sequence[int]) -> list[tuple[float, float]]:
+        """(precision@5, recall@10) of the passages chosen in each episode of `which`."""
+        with weighted(weights):
+            results = []
+            for i in which:
+                _, pieces, skip, references, negatives = self.items[i]
+                precision, recall, _ = scores(select.choose_passages(pieces, skip, self.embed, limit=10), references,
+                                              negatives)
+                results.append((precision, recall))
+        return results
+
+
+def objective(results: Sequence[tuple[float, float]]) -> float:
+    return sum(precision + recall for precision, recall in results) / len(results)
+
+
+def fit(episodes: Episodes, train: Sequence[int]) -> dict[str, float]:
+    """Coordinate search from the reasoned weights: keep any single change that scores better on `train`."""
+    weights, best = dict(REASONED), objective(episodes.scores(REASONED, train))
+    for _ in range(SWEEPS):
+        for name in list(weights):
+            for value in REPLAY_GRID if name == "replay" else GRID:
+                candidate = {**weights, name: value}
+                score = objective(episodes.scores(candidate, train))
+                if score > best + 1e-9:
+                    weights, best = candidate, score
+    return weights
+
+
+def main(dataset: Path) -> None:
+    episodes = Episodes(dataset)
+    count = len(episodes.items)
+    reasoned = episodes.scores(REASONED, range(count))
+    held_out = []
+    print(f"{'held-out episode':30} | reasoned P@5  R@10 | fitted P@5  R@10 | weights that changed")
+    for e in range(count):
+        weights = fit(episodes, [i for i in range(count) if i != e])
+        [result] = episodes.scores(weights, [e])
+        held_out.append(result)
+        changed = {name: value for name, value in weights.items() if value != REASONED[name]}
+        print(f"{episodes.items[e][0]:30} | {reasoned[e][0]:12.2f} {reasoned[e][1]:5.2f} | {result[0]:10.2f}"
+              f" {result[1]:5.2f} | {changed}", flush=True)
+    print(f"{'mean':30} | {np.mean([r[0] for r in reasoned]):12.3f} {np.mean([r[1] for r in reasoned]):5.3f} |"
+          f" {np.mean([r[0] for r in held_out]):10.3f} {np.mean([r[1] for r in held_out]):5.3f} |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "podsight/eval/data")

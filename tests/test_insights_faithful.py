@@ -192,10 +192,10 @@ def test_words_in_quotation_marks_must_be_the_speaker_s():
     assert any("quotes" in p for p in faithfulness_problems(misquoted, passage))
     invented_term = 'Matching the customers\' taste is what he calls "taste alignment".'
     assert any("taste alignment" in p for p in faithfulness_problems(invented_term, passage))
-    # the speaker's words, one spoken word left out, in double or single quotation marks
     def misquotes(claim: str) -> bool:
         return any("quotes" in p for p in faithfulness_problems(claim, passage))
 
+    # the speaker's words, one spoken word left out, in double or single quotation marks
     assert not misquotes('One hard talk helps: "I\'m trying to match the taste of 400 customers".')
     assert not misquotes("Ask your manager 'can we agree that I'm not trying to match your taste'.")
     # apostrophes are not quotation marks

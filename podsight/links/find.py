@@ -37,6 +37,12 @@ class Pair:
     second: Ref
     similarity: float
 
+    @classmethod
+    def of(cls, a: Ref, b: Ref, similarity: float) -> Pair:
+        """The pair of `a` and `b` in its one spelling, the similarity rounded to 4 places."""
+        first, second = sorted((a, b), key=lambda r: r.insight_id)
+        return cls(first, second, round(float(similarity), 4))
+
 
 @dataclass(frozen=True)
 class Link:
@@ -84,8 +90,8 @@ def close_pairs(new: Sequence[Ref], new_vectors: np.ndarray, pool: Sequence[Ref]
     top = (np.arange(len(rows)) - np.searchsorted(rows, rows)) < per_insight  # position within its row
     pairs: dict[tuple[int, int], Pair] = {}
     for row, col, score in zip(rows[top], cols[top], found[top]):
-        first, second = sorted((new[row], pool[col]), key=lambda r: r.insight_id)
-        pairs[(first.insight_id, second.insight_id)] = Pair(first, second, round(float(score), 4))
+        pair = Pair.of(new[row], pool[col], score)
+        pairs[(pair.first.insight_id, pair.second.insight_id)] = pair
     return sorted(pairs.values(), key=lambda p: (-p.similarity, p.first.insight_id, p.second.insight_id))
 
 

@@ -186,16 +186,11 @@ class _IndexedSearch:
     def pairs(self, refs: list[Ref], vectors: np.ndarray) -> list[Pair]:
         near = self.index.nearest(vectors, [r.episode_id for r in refs], self.model, min_similarity=RELATED,
                                   per_row=PER_INSIGHT)
-        stored_pairs = [_pair(refs[n.row], Ref(n.insight_id, n.episode_id, "", ""), n.similarity) for n in near]
+        stored_pairs = [Pair.of(refs[n.row], Ref(n.insight_id, n.episode_id, "", ""), n.similarity) for n in near]
         return _closest(stored_pairs + close_pairs(refs, vectors, refs, vectors, per_insight=PER_INSIGHT), refs)
 
     def keep(self, refs: list[Ref], vectors: np.ndarray) -> None:
         self.index.index({r.insight_id: v for r, v in zip(refs, vectors)})
-
-
-def _pair(a: Ref, b: Ref, similarity: float) -> Pair:
-    first, second = sorted((a, b), key=lambda r: r.insight_id)
-    return Pair(first, second, round(similarity, 4))
 
 
 def _closest(pairs: list[Pair], new: list[Ref]) -> list[Pair]:

@@ -62,7 +62,7 @@ def add_subscriber(
         raise PodsightError(f"{email!r} is not an email address")
     if not 0 <= send_hour <= 23:
         raise PodsightError(f"send hour must be 0-23, not {send_hour}")
-    sub = session.scalar(select(Subscriber).where(Subscriber.email == email))
+    sub = subscriber_by_email(session, email)
     created = sub is None
     sub = sub or Subscriber(email=email)
     sub.timezone, sub.send_hour, sub.interests = check_timezone(tz), send_hour, interests
@@ -77,7 +77,7 @@ def add_subscriber(
 def followed_feed_ids(session: Session, sub: Subscriber) -> list[int]:
     if sub.follows_all:
         return list(session.scalars(select(Feed.id)))
-    return list(session.scalars(select(Subscription.feed_id).where(Subscription.subscriber_id == sub.id)))
+    return subscribed_feed_ids(session, sub.id)
 
 
 def episode_counts(session: Session) -> dict[int, dict[str, int]]:
@@ -104,7 +104,7 @@ def find_digest(session: Session, sub: Subscriber, day: str | None) -> DigestRow
 def get_subscriber(session: Session, email: str | None) -> Subscriber:
     """The named subscriber, or the only one when there is exactly one."""
     if email:
-        sub = session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+        sub = subscriber_by_email(session, email)
         if sub is None:
             raise PodsightError(f"no subscriber {email!r}; see `podsight subscribers list`")
         return sub

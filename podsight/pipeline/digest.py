@@ -20,12 +20,6 @@ from podsight.store.subscribers import SubscriberView, active_subscribers, has_d
 from .preferences import insight_vectors, preferences
 
 
-def local_day(sub: SubscriberView, now: datetime) -> tuple[str, int]:
-    """The subscriber's local date (ISO) and hour at `now`."""
-    local = now.astimezone(ZoneInfo(sub.timezone))
-    return local.date().isoformat(), local.hour
-
-
 def due_time(sub: SubscriberView, now: datetime) -> tuple[str, datetime]:
     """The subscriber's local day at `now` and the moment (UTC) that day's digest falls due.
 

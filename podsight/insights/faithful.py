@@ -577,9 +577,10 @@ QUOTED_MATCH = 85  # rapidfuzz partial ratio: a quote may drop a spoken word ("j
 def _misquoted(claim: str, evidence: str) -> list[str]:
     said = comparable(evidence)
     for found in _QUOTED.finditer(claim):
-        words = comparable(found.group(1) or found.group(2))
+        quoted = found.group(1) or found.group(2)  # double quotation marks, or single ones
+        words = comparable(quoted)
         if len(words.split()) >= 2 and fuzz.partial_ratio(words, said) < QUOTED_MATCH:
-            return [f'the claim quotes "{found.group(1) or found.group(2)}", which the passage does not say']
+            return [f'the claim quotes "{quoted}", which the passage does not say']
     return []
 
 

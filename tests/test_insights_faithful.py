@@ -142,6 +142,8 @@ def test_generic_why_is_recognised(text, generic):
         ("Sean Goedecke suggests waiting for the right time to make reliability projects happen.", True, None),
         ("Sean believes doing one useful thing a week puts you ahead of most engineers.", True,
          "Doing one useful thing a week puts you ahead of most engineers."),
+        # "believes in having ...": a prepositional object, no clause ("In having huge ambitions ..." was kept once)
+        ("Edwin Chen believes in having huge ambitions and doubling down on an idea.", True, None),
     ],
 )
 def test_speaker_as_subject_and_strip_attribution(claim, about_speaker, stripped):

@@ -404,6 +404,26 @@ def test_a_claim_with_an_invented_reason_is_kept_without_it_when_the_rest_holds(
             "machines.") in claims
 
 
+def test_a_claim_whose_later_sentence_fails_keeps_its_leading_sentences():
+    # The first sentence states the idea; the second copies the speaker in the first person.
+    idea = "Most warehouses lose time in the hand-offs between shifts, not on the picking floor."
+    report = extract_answering("bottleneck", idea + " I think the robots are not the bottleneck.", limit=2)
+    assert idea in [i.claim for i in report.insights]
+
+
+def test_a_leading_sentence_too_short_to_say_anything_is_not_kept_alone():
+    report = extract_answering("bottleneck", "Robots are not it. I think hand-offs between shifts lose the time.",
+                               limit=2)
+    assert not [i for i in report.insights if i.claim.startswith("Robots")]
+    assert any("first person" in why for why in report.dropped)
+
+
+def test_a_bracket_the_model_closed_inside_its_claim_is_removed():
+    claim = "Warehouse robots rarely pay off because time is lost in the hand-offs between shifts."
+    report = extract_answering("bottleneck", claim + "}", limit=2)
+    assert claim in [i.claim for i in report.insights]
+
+
 def test_a_claim_addressed_to_the_audience_is_about_the_show():
     claim = ("Timing every pallet at every hand-off for two weeks before buying machines is advice for operators "
              "listening.")

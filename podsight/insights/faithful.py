@@ -737,13 +737,15 @@ def strip_attribution(claim: str) -> str:
     first_words = rest.split()[:1]
     if len(rest.split()) < 3 or not _FINITE_VERB.search(" ".join(rest.split()[1:])):
         return claim
-    if first_words and first_words[0].lower() in {"how", "why", "what", "whether", "about", "to", "for"}:
-        return claim
+    if first_words and first_words[0].lower() in _NOT_A_SUBJECT:
+        return claim  # "believes in having huge ambitions": what follows the verb is its object, not a clause
     if not has_that and first_words[0].lower().endswith("ing") and m.group("verb").lower() in _GERUND_TAKERS:
         return claim  # "suggests waiting for the right time ...": a gerund phrase, the suggestion, no statement
     rest = re.sub(r",? and that ", " and ", rest)  # "believes X and that Y": the second "that" was the speaker's
     return rest[0].upper() + rest[1:]
 
+
+_NOT_A_SUBJECT = frozenset("how why what whether about to for in on of with at from by".split())
 
 # Verbs after which an -ing word is what is suggested ("recommends using ..."), far more often than a subject.
 _GERUND_TAKERS = frozenset("suggests suggested recommends advises proposes".split())

@@ -181,14 +181,16 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
             known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
     """Keep the claim when it stands alone and is faithful to its passage (or is once an invented reason is
     cut from it: `faithful.without_added_reason`); else record why not."""
-    claim = _without_lead_in(_without_fillers(_without_meta_opening(" ".join(answer.claim.split()))), passage.text)
+    claim = _without_stray_closer(" ".join(answer.claim.split()))
+    claim = _without_lead_in(_without_fillers(_without_meta_opening(claim)), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
     first, last, problems = _checked(claim, passage, pieces, finder, known)
-    shorter = without_added_reason(claim) if problems and problems[0].startswith(ADDED_REASON) else None
-    if shorter:
-        first, last, problems = _checked(shorter, passage, pieces, finder, known)
-        claim = shorter if not problems else claim
+    for shorter in _shorter_claims(claim, problems):
+        shorter_first, shorter_last, shorter_problems = _checked(shorter, passage, pieces, finder, known)
+        if not shorter_problems:
+            claim, first, last, problems = shorter, shorter_first, shorter_last, []
+            break
     if problems:
         tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
         return
@@ -197,6 +199,25 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
         importance=importance, start_s=pieces[first].start, end_s=pieces[last].end, model=model,
         prompt_version=PASSAGE_PROMPT_VERSION,
     ))
+
+
+MIN_LEADING_WORDS = 8  # a claim's leading sentences kept alone must say something ("Systems fail." does not)
+
+
+def _shorter_claims(claim: str, problems: Sequence[str]) -> list[str]:
+    """What a failed claim may be cut to, to be checked again like any claim: without the reason it invented
+    (`faithful.without_added_reason`), else its leading sentences, longest first. The model often states the
+    idea in a first sentence that stands alone and then copies the speaker ("... By values, I don't mean ...");
+    cutting only removes words, so what is left says nothing the claim did not."""
+    if not problems:
+        return []
+    cut = without_added_reason(claim) if problems[0].startswith(ADDED_REASON) else None
+    sentences = _SENTENCE_END.split(claim)
+    leading = [" ".join(sentences[:n]) for n in range(len(sentences) - 1, 0, -1)]
+    return ([cut] if cut else []) + [text for text in leading if len(text.split()) >= MIN_LEADING_WORDS]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 
 
 def _checked(claim: str, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
@@ -250,6 +271,12 @@ _TRANSCRIBER_NOTE = re.compile(r"\[(?:inaudible|unintelligible|crosstalk|indisce
 
 # Spoken fillers a copied sentence brings along ("even if they appear, like, four times").
 _FILLER = re.compile(r",? (?:like|you know|I mean),(?= )", re.IGNORECASE)
+
+
+def _without_stray_closer(claim: str) -> str:
+    """ "... for larger models.}" -> "... for larger models.": the model sometimes closes its JSON inside the
+    string as well; a bracket nothing opened is no part of the claim."""
+    return claim.rstrip("}]").rstrip() if not any(c in claim for c in "{[") else claim
 
 
 def _without_fillers(claim: str) -> str:

@@ -344,3 +344,17 @@ def test_a_claim_that_starts_at_a_place_in_a_list_does_not_stand_alone(claim, dr
     finder = QuoteFinder([Segment(0, 5, "An unrelated line of the transcript.", "Tomas")])
     problem = claim_problem(claim, "An unrelated line of the transcript.", finder)
     assert (problem is not None and "list" in problem) == dropped, problem
+
+
+@pytest.mark.parametrize(("claim", "dropped"), [
+    ("Larkspur is a scheduling tool that books meetings across time zones without any back and forth.", True),
+    ("Quillmate was an AI writing platform for legal teams, built on contracts from 40 firms.", True),
+    ("Fernhill Labs is a small robotics startup focused on greenhouse harvesting.", True),
+    ("A brand is a promise to customers, not a logo, and it decides what they expect.", False),
+    ("Docker Hub is a community of 20 million monthly users looking for applications.", False),
+    ("Open source is a business model that works only when the hosted product is better.", False),
+])
+def test_a_claim_that_says_what_a_product_is_is_a_pitch_not_an_idea(claim, dropped):
+    finder = QuoteFinder([Segment(0, 5, "An unrelated line of the transcript.", "Tomas")])
+    problem = claim_problem(claim, "An unrelated line of the transcript.", finder)
+    assert (problem is not None and "product" in problem) == dropped, problem

@@ -71,6 +71,13 @@ _SMALL_TALK = re.compile(
     r"\bwelcom(?:es|ed|ing) [\w'. ]{1,40}? to the (?:show|podcast|programme|program|episode)\b",
     re.IGNORECASE,
 )
+# What a named thing is ("Unbabel is a translation company that uses ...", "Rewatch is a video hub for ..."):
+# the guest's pitch, read as an idea (seen in unlabelled corpus episodes). A reader learns what the product
+# does, not what anyone found out; an idea about products ("A brand is a promise") names no one thing.
+_PRODUCT_PITCH = re.compile(
+    r"^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3} (?:is|was) (?:a|an)(?: [\w-]+){0,3}? (?:company|startup|tool|platform|"
+    r"product|service|app|application|framework|library|hub|marketplace|solution|business|firm|provider|vendor|"
+    r"suite|software|system|device) (?:that|which|for|to|with|used|where|designed|built|focused)\b")
 _META = re.compile(
     r"^(the )?(speaker|host|guest|interviewee|podcast|episode)s?\b|^in this (episode|podcast)", re.IGNORECASE
 )
@@ -109,6 +116,8 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder, *, copy_ok: bool 
         return f"claim is small talk: '{_short(claim)}'"
     if looks_like_biography(claim):
         return f"claim is biography: '{_short(claim)}'"
+    if _PRODUCT_PITCH.match(claim.strip()):
+        return f"claim describes a product, not an idea: '{_short(claim)}'"
     if copy_ok:
         return None
     if fuzz.ratio(normalise(claim), normalise(quote)) > COPY_THRESHOLD or finder.copied_share(claim) > COPIED_SHARE:

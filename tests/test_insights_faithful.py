@@ -114,6 +114,8 @@ def test_the_reasons_say_what_is_wrong():
         ("It underscores the significance of good data.", True),
         ("The point speaks to the value of patience.", True),
         ("A valuable lesson for anyone looking to scale.", True),
+        ("This is a powerful indicator of genuine interest in the product.", True),
+        ("A long angry reply is a sign of a buyer who cares.", False),
         ("Cheaper pixels let small studios compete with big ones.", False),
         ("Regressions reach users unless evals catch them first.", False),
         ("Banks cannot adopt a tool that lacks virtual-desktop support.", False),

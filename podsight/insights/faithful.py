@@ -661,6 +661,9 @@ _GENERIC_WHY = [
         r"^(?:this|it|that)(?: \w+){0,2}? (?:is|are|can be) (?:important|significant|crucial|key|valuable|useful|"
         r"relevant|essential|worth noting|noteworthy|insightful|interesting)\b",
         r"^(?:this|it|that)(?: \w+){0,2}? matters? (?:for|to|because|since)\b",
+        # "This is a powerful indicator of attention to detail": the insight graded, not the world described
+        r"^(?:this|it|that)(?: \w+){0,2}? (?:is|are) (?:a|an)(?: \w+){0,2}? (?:indicator|sign|example|reminder|"
+        r"testament|illustration) of\b",
         r"\bthe (?:importance|significance|value|need|relevance|power|potential) of\b",
         r"\b(?:for|to) anyone (?:who|looking|interested|wanting|trying)\b",
         r"\bvaluable (?:insights?|lessons?|perspective|takeaway)\b",

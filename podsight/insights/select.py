@@ -14,6 +14,7 @@ transcripts (`bench/choose_passages.py` prints the table on a labelled dataset):
 | contrast and causal words | + | "because", "instead", "the problem is", "most people": an argument being made |
 | numbers | + | data points |
 | pleasantries, story openings | - | thanks, praise, "I remember when ..." |
+| present tense | + | an idea is stated in the present ("is", "can", "doesn't"), an anecdote told in the past |
 | centrality | + | closeness to the episode's own centroid (embeddings): on topic rather than small talk |
 | echo | + | closeness to a claim another recent episode made (embeddings): an idea that recurs across shows is \
 what links and "Also said on" / "Disputed by" are made of, so it is worth an insight here too |
@@ -58,7 +59,7 @@ REPLAY_MATCH = 90  # ... at this rapidfuzz partial ratio (transcribed twice, the
 REPLAY_WEIGHT = 1.5  # the editor's pick: about one and a half standard deviations of salience
 
 WEIGHTS = {"length": 1.0, "guest": 1.0, "first_person": -1.0, "questions": -1.0, "argument": 0.5,
-           "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0}
+           "numbers": 0.3, "small_talk": -0.5, "story": -0.5, "centrality": 1.0, "present": 0.5}
 
 _ARGUMENT = re.compile(
     r"\b(?:because|but|instead|rather than|the reason|the key|the problem|the difference|in fact|most people|"
@@ -70,6 +71,10 @@ _SMALL_TALK = re.compile(r"\b(?:thank|thanks|appreciate|great question|good ques
                          r"love that|so cool)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|%|\bpercent\b|\bmillion\b|\bbillion\b")
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|I'm|I've|I'd)\b")
+# Ideas are said in the present ("the robot is not the bottleneck", "you can't", "it won't"); anecdotes and
+# biography in the past ("I was", "we had"), which _STORY only catches by its openings.
+_PRESENT = re.compile(r"\b(?:is|are|does|do|can|will|isn['’]t|aren['’]t|doesn['’]t|don['’]t|can['’]t|won['’]t)\b",
+                      re.IGNORECASE)
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 # Passage vectors (n, dim) -> for each, its highest cosine to a claim of another recent episode.
@@ -150,6 +155,7 @@ def signals(passage: Passage, host: str | None) -> dict[str, float]:
         "numbers": min(len(_NUMBER.findall(passage.text)), 4),
         "small_talk": len(_SMALL_TALK.findall(passage.text)) * per_100,
         "story": len(_STORY.findall(passage.text)) * per_100,
+        "present": len(_PRESENT.findall(passage.text)) * per_100,
     }
 
 

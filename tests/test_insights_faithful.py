@@ -9,11 +9,13 @@ from __future__ import annotations
 import pytest
 
 from podsight.insights.faithful import (
+    ADDED_CONCESSION,
+    ADDED_REASON,
     faithfulness_problems,
     is_generic_why,
     speaker_as_subject,
     strip_attribution,
-    without_added_reason,
+    without_added_clause,
 )
 
 FOUNDERS = (
@@ -173,7 +175,21 @@ def test_a_reason_the_passage_never_gives_is_an_addition():
     ("Remote teams ship faster than teams that meet every morning.", None),  # no reason to cut
 ])
 def test_an_invented_reason_is_cut_only_when_a_whole_clause_is_left(claim, cut):
-    assert without_added_reason(claim) == cut
+    assert without_added_clause(claim, ADDED_REASON) == cut
+
+
+def test_an_invented_concession_is_a_problem_and_is_cut_like_a_reason():
+    passage = ("If you do one genuinely useful thing a week, that puts you ahead of most engineers. It compounds: "
+               "fifty useful things a year is a lot of value.")
+    claim = ("One genuinely useful thing a week puts an engineer ahead of most others, even if it cannot be done "
+             "every week.")
+    problems = faithfulness_problems(claim, passage)
+    assert problems and problems[0].startswith(ADDED_CONCESSION)
+    cut = without_added_clause(claim, problems[0])
+    assert cut == "One genuinely useful thing a week puts an engineer ahead of most others."
+    assert not faithfulness_problems(cut, passage)
+    conceded = passage + " Even if you only manage it every other week, you are ahead."
+    assert not [p for p in faithfulness_problems(claim, conceded) if p.startswith(ADDED_CONCESSION)]
 
 
 def test_a_change_over_time_needs_the_passage_to_tell_of_one():

@@ -561,6 +561,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),
+        *_added_concession(claim, evidence),
         *_invented_change(claim, evidence),
         *_misquoted(claim, evidence),
     ]
@@ -629,12 +630,35 @@ def _added_reason(claim: str, evidence: str) -> list[str]:
     return []
 
 
-def without_added_reason(claim: str) -> str | None:
-    """The claim with the reason it gives cut off, up to the end of that sentence ("Models do poorly in real
-    environments due to their lack of experience." -> "Models do poorly in real environments."), when what is
-    left of the sentence is a clause of MIN_CLAUSE_WORDS words or more; else None. Cutting only removes words,
-    so what is left says nothing the claim did not; the caller checks it again like any claim."""
-    found = _CLAIM_CAUSE.search(claim)
+# A concession in the claim ("..., even if you can't do it every year") needs one in the passage: the small model
+# adds "even if" clauses nobody said (a read of 40 kept claims found that one where the speaker said "one useful
+# thing a week", and "even if they have technical skills" out of nothing).
+_CLAIM_CONCESSION = re.compile(r"\b(?:even if|even though|even when|despite|in spite of|although|regardless of)\b",
+                               re.IGNORECASE)
+_PASSAGE_CONCESSION = re.compile(r"\b(?:even if|even though|even when|even so|despite|in spite|although|though|"
+                                 r"regardless|whether or not|nevertheless|nonetheless|anyway)\b", re.IGNORECASE)
+ADDED_CONCESSION = "the claim concedes"
+
+
+def _added_concession(claim: str, evidence: str) -> list[str]:
+    found = _CLAIM_CONCESSION.search(claim)
+    if found and not _PASSAGE_CONCESSION.search(evidence):
+        return [f'{ADDED_CONCESSION} ("{found.group(0)}") but the passage concedes nothing']
+    return []
+
+
+# The invented clauses a claim may be cut before (`without_added_clause`), by the problem that names them.
+_CUTTABLE = {ADDED_REASON: _CLAIM_CAUSE, ADDED_CONCESSION: _CLAIM_CONCESSION}
+
+
+def without_added_clause(claim: str, problem: str) -> str | None:
+    """The claim with the reason or concession it invented cut off, up to the end of that sentence ("Models do
+    poorly in real environments due to their lack of experience." -> "Models do poorly in real environments."),
+    when `problem` names one (ADDED_REASON, ADDED_CONCESSION) and what is left of the sentence is a clause of
+    MIN_CLAUSE_WORDS words or more; else None. Cutting only removes words, so what is left says nothing the claim
+    did not; the caller checks it again like any claim."""
+    pattern = next((pattern for prefix, pattern in _CUTTABLE.items() if problem.startswith(prefix)), None)
+    found = pattern.search(claim) if pattern else None
     if not found:
         return None
     previous_end = claim.rfind(". ", 0, found.start())

@@ -27,8 +27,8 @@ from podsight.errors import LLMOutputError
 from podsight.insights.choose import model_order
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS, claim_problem
-from podsight.insights.faithful import (ADDED_REASON, faithfulness_problems, is_generic_why, speaker_as_subject,
-                                       strip_attribution, without_added_reason)
+from podsight.insights.faithful import (faithfulness_problems, is_generic_why, speaker_as_subject,
+                                       strip_attribution, without_added_clause)
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
 from podsight.insights.select import RESERVE, Echo, Embed, Passage, budget, candidate_passages, choose_passages
@@ -180,7 +180,7 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
             known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
     """Keep the claim when it stands alone and is faithful to its passage (or is once an invented reason is
-    cut from it: `faithful.without_added_reason`); else record why not."""
+    cut from it: `faithful.without_added_clause`); else record why not."""
     claim = _without_stray_closer(" ".join(answer.claim.split()))
     claim = _without_lead_in(_without_fillers(_without_meta_opening(claim)), passage.text)
     if speaker_as_subject(claim):
@@ -206,12 +206,12 @@ MIN_LEADING_WORDS = 8  # a claim's leading sentences kept alone must say somethi
 
 def _shorter_claims(claim: str, problems: Sequence[str]) -> list[str]:
     """What a failed claim may be cut to, to be checked again like any claim: without the reason it invented
-    (`faithful.without_added_reason`), else its leading sentences, longest first. The model often states the
+    (`faithful.without_added_clause`), else its leading sentences, longest first. The model often states the
     idea in a first sentence that stands alone and then copies the speaker ("... By values, I don't mean ...");
     cutting only removes words, so what is left says nothing the claim did not."""
     if not problems:
         return []
-    cut = without_added_reason(claim) if problems[0].startswith(ADDED_REASON) else None
+    cut = without_added_clause(claim, problems[0])
     sentences = _SENTENCE_END.split(claim)
     leading = [" ".join(sentences[:n]) for n in range(len(sentences) - 1, 0, -1)]
     return ([cut] if cut else []) + [text for text in leading if len(text.split()) >= MIN_LEADING_WORDS]

@@ -220,3 +220,14 @@ def test_words_in_quotation_marks_must_be_the_speaker_s():
     assert not misquotes("Ask your manager 'can we agree that I'm not trying to match your taste'.")
     # apostrophes are not quotation marks
     assert not misquotes("The customers' taste, not the manager's, is the one to match.")
+
+
+def test_a_view_the_speaker_reports_or_doubts_is_not_stated_as_fact():
+    passage = ("Some people are saying, and I don't know if I believe it, that plain English is the new programming "
+               "language for coding agents. What I am sure of is that the instructions must stay readable by people.")
+    flat = "Plain English is the new programming language for coding agents."
+    assert any("reports or doubts" in p for p in faithfulness_problems(flat, passage))
+    hedged = "Some argue that plain English is the new programming language for coding agents."
+    assert not [p for p in faithfulness_problems(hedged, passage) if "reports or doubts" in p]
+    own = "Instructions given to coding agents must stay readable by people."
+    assert not [p for p in faithfulness_problems(own, passage) if "reports or doubts" in p]

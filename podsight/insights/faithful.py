@@ -562,6 +562,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),
         *_added_concession(claim, evidence),
+        *_reported_as_fact(claim, evidence),
         *_invented_change(claim, evidence),
         *_misquoted(claim, evidence),
     ]
@@ -644,6 +645,31 @@ def _added_concession(claim: str, evidence: str) -> list[str]:
     found = _CLAIM_CONCESSION.search(claim)
     if found and not _PASSAGE_CONCESSION.search(evidence):
         return [f'{ADDED_CONCESSION} ("{found.group(0)}") but the passage concedes nothing']
+    return []
+
+
+# A view the speaker reports or doubts ("some people are saying - and I don't know if I believe it - that English
+# is the new programming language") is not theirs to assert: a claim that states it flatly, with no "some say",
+# "may" or "argue", turns reported speech into the speaker's opinion (a read of 40 kept claims found one). Only
+# the passage's sentences with such a marker count, and the claim must share REPORTED_SHARED content words with one.
+_REPORTED = re.compile(r"\b(?:some(?: people| folks| of them)?|people|others|critics|skeptics) (?:are )?"
+                       r"(?:say(?:ing|s)?|think(?:ing|s)?|argu(?:e|es|ing)|claim(?:ing|s)?|believ(?:e|es|ing))\b|"
+                       r"\bI don'?t know (?:if|whether) I (?:believe|buy|agree)|\bI'?m not sure (?:if|whether|I)\b",
+                       re.IGNORECASE)
+_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|perhaps|possibly|argu\w*|say|says|said|think\w*|assum\w*|"
+                           r"claim\w*|believ\w*|debat\w*|view|suggest\w*|unclear|uncertain)\b", re.IGNORECASE)
+REPORTED_SHARED = 3
+
+
+def _reported_as_fact(claim: str, evidence: str) -> list[str]:
+    if _HEDGED_CLAIM.search(claim):
+        return []
+    said = _content_stems(_words_of(_normalise(claim)))
+    for sentence in re.split(r"(?<=[.!?])\s+", evidence):
+        marker = _REPORTED.search(sentence)
+        view = _REPORTED.sub(" ", sentence)  # "some people are saying" is not what the view is about
+        if marker and len(said & _content_stems(_words_of(_normalise(view)))) >= REPORTED_SHARED:
+            return [f'the passage reports or doubts this view ("{marker.group(0)}") but the claim states it as fact']
     return []
 
 

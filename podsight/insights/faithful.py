@@ -656,8 +656,9 @@ _REPORTED = re.compile(r"\b(?:some(?: people| folks| of them)?|people|others|cri
                        r"(?:say(?:ing|s)?|think(?:ing|s)?|argu(?:e|es|ing)|claim(?:ing|s)?|believ(?:e|es|ing))\b|"
                        r"\bI don'?t know (?:if|whether) I (?:believe|buy|agree)|\bI'?m not sure (?:if|whether|I)\b",
                        re.IGNORECASE)
-_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|perhaps|possibly|argu\w*|say|says|said|think\w*|assum\w*|"
-                           r"claim\w*|believ\w*|debat\w*|view|suggest\w*|unclear|uncertain)\b", re.IGNORECASE)
+_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|perhaps|possibly|argu\w*|say|says|said|"
+                           r"think\w*|assum\w*|claim\w*|believ\w*|debat\w*|view|suggest\w*|unclear|uncertain)\b",
+                           re.IGNORECASE)
 REPORTED_SHARED = 3
 
 

@@ -179,8 +179,8 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
 
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
             known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
-    """Keep the claim when it stands alone and is faithful to its passage (or is once an invented reason is
-    cut from it: `faithful.without_added_clause`); else record why not."""
+    """Keep the claim when it stands alone and is faithful to its passage, or is once cut shorter
+    (`_shorter_claims`); else record why not."""
     claim = _without_stray_closer(" ".join(answer.claim.split()))
     claim = _without_lead_in(_without_fillers(_without_meta_opening(claim)), passage.text)
     if speaker_as_subject(claim):

@@ -22,7 +22,7 @@ from podsight.eval.dataset import load_eval_set
 from podsight.eval.hits import hits_any
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS
-from podsight.insights.select import WEIGHTS, _asks, candidate_passages, host_of, signals
+from podsight.insights.select import WEIGHTS, candidate_passages, host_of, sets_up_a_question, signals
 from podsight.insights.sponsor import skip_mask
 
 _PAST = re.compile(r"\b(?:was|were|had|did|went|said|told|got|came|ago|wasn['’]t|weren['’]t|didn['’]t)\b",
@@ -59,7 +59,7 @@ def auc(values: list[float], labels: list[bool]) -> float:
 def episode_aucs(episode) -> dict[str, float]:
     pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
     host = host_of(pieces)
-    passages = [p for p in candidate_passages(pieces, skip_mask(pieces)) if not _asks(p)]
+    passages = [p for p in candidate_passages(pieces, skip_mask(pieces)) if not sets_up_a_question(p)]
     rows = [signals(p, host) for p in passages]
     labels = [hits_any(AsInsight(p.text, p.start_s, p.end_s), episode.references) for p in passages]
     aucs = {name: auc([row[name] * np.sign(WEIGHTS[name]) for row in rows], labels) for name in rows[0]

@@ -211,7 +211,7 @@ def choose_passages(pieces: Sequence[Segment], skip: Sequence[bool], embed: Embe
     moment or idea, and none clearly below the episode's average (salience under FLOOR: the cut is not at the
     average itself, since in a 4-minute episode one strong passage pushes every other below it)."""
     host = host_of(pieces)
-    passages = [p for p in candidate_passages(pieces, skip) if not _asks(p)]
+    passages = [p for p in candidate_passages(pieces, skip) if not sets_up_a_question(p)]
     if not passages:
         return []
     vectors = embed([p.text for p in passages]) if embed else None
@@ -243,7 +243,7 @@ def replayed_in_cold_open(pieces: Sequence[Segment], passages: Sequence[Passage]
         for passage, text in ((p, normalise(p.text)) for p in passages)]
 
 
-def _asks(passage: Passage) -> bool:
+def sets_up_a_question(passage: Passage) -> bool:
     """A turn that ends in a question sets one up: its premise is the asker's framing, and a claim written
     from it read as the other speaker's idea or as the question itself ("People misunderstand X, and it
     annoys the speaker"). Whoever asks: the host is not always the one asking the most questions (a dev-set

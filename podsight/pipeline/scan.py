@@ -56,14 +56,19 @@ def scan(store: Store, settings: Settings, now: datetime, progress=None) -> dict
 def store_result(store: Store, settings: Settings, result: PollResult, now: datetime) -> int:
     """Save one feed's poll result; returns how many episodes were queued for processing.
 
-    The feed's health, schedule and details are saved first; then its new episodes, `EPISODE_BATCH` per
-    transaction; the validators (ETag, Last-Modified) last, so a scan stopped half-way refetches the
-    whole feed next time instead of getting a 304 and never seeing the episodes it did not store."""
+    The feed's health and details are saved first; then its new episodes, `EPISODE_BATCH` per transaction;
+    the validators (ETag, Last-Modified) and the next check time last. So a scan stopped half-way leaves the
+    feed due: the next run refetches the whole feed at once, instead of waiting out the poll interval (a
+    subscriber who follows only that feed got no digest that day) and then getting a 304 and never seeing the
+    episodes it did not store."""
     feed = scans.feed_state(store, result.feed_id)
     if feed is None:  # removed while we were polling
         return 0
     moved_to = result.new_url if result.new_url and not scans.url_taken(store, result.new_url, feed.id) else None
     changes, parsed = _feed_changes(settings, feed, result, now, moved_to)
+    done = {"etag": result.etag, "last_modified": result.last_modified}
+    if parsed is not None:
+        done["next_check_at"] = changes.pop("next_check_at")
     if not scans.update_feed(store, feed.id, changes) or parsed is None:
         return 0
     plan = _plan_episodes(scans.episode_keys(store, feed.id), settings, feed, parsed.episodes, now)
@@ -73,7 +78,7 @@ def store_result(store: Store, settings: Settings, result: PollResult, now: date
         if not scans.add_episodes(store, feed.id, rows):
             return queued
         queued += sum(row["state"] != "skipped" for row in rows)
-    scans.update_feed(store, feed.id, {"etag": result.etag, "last_modified": result.last_modified})
+    scans.update_feed(store, feed.id, done)
     return queued
 
 

@@ -231,3 +231,18 @@ def test_a_view_the_speaker_reports_or_doubts_is_not_stated_as_fact():
     assert not [p for p in faithfulness_problems(hedged, passage) if "reports or doubts" in p]
     own = "Instructions given to coding agents must stay readable by people."
     assert not [p for p in faithfulness_problems(own, passage) if "reports or doubts" in p]
+
+
+def test_good_at_a_thing_where_the_passage_says_bad_at_it_is_inverted():
+    passage = ("At the start the generator is terrible at drawing horses and the critic is terrible at telling a "
+               "horse from noise, and that is fine: they improve together.")
+    inverted = "The critic network is better at telling a horse from noise than a human is."
+    assert any("at telling" in p for p in faithfulness_problems(inverted, passage))
+    assert not [p for p in faithfulness_problems("The critic is terrible at telling a horse from noise at first.",
+                                                 passage) if "inverted" in p]
+    both = passage + " Later the critic gets good at telling them apart."
+    assert not [p for p in faithfulness_problems(inverted, both) if "at telling" in p]
+    # a negation turns the judgement round
+    handover = "Drivers who stopped paying attention aren't good at taking over quickly."
+    assert any("at taking" in p for p in faithfulness_problems("Drivers are good at taking over quickly.", handover))
+    assert not [p for p in faithfulness_problems("Drivers are bad at taking over quickly.", handover) if "at taking" in p]

@@ -473,6 +473,27 @@ def _inverted_direction(claim: str, passage: str) -> list[str]:
     return problems
 
 
+# Being good or bad at a thing ("the discriminator is terrible at telling whether it's a horse" written as "better at
+# telling"): the same skill with the opposite judgement. Only "at <verb>": a bare "better" compares far more often.
+# "not good at taking over" is bad at it.
+_JUDGED_AT = re.compile(r"(?:(?P<neg>\bnot|n't|\bnever)\s+)?\b(?:(?P<good>good|better|best|great|excellent)|"
+                        r"(?P<bad>bad|worse|worst|terrible|poor|awful|weak))\s+at\s+(?P<skill>\w+)", re.IGNORECASE)
+
+
+def _judgements_at(text: str) -> set[tuple[str, bool]]:
+    """(skill, judged good) for each "good at X" / "terrible at X" in the text, a negation turning it round."""
+    return {(m.group("skill").lower(), bool(m.group("good")) != bool(m.group("neg")))
+            for m in _JUDGED_AT.finditer(text.replace("’", "'"))}
+
+
+def _inverted_ability(claim: str, passage: str) -> list[str]:
+    said = _judgements_at(passage)
+    for skill, good in sorted(_judgements_at(claim)):
+        if (skill, not good) in said and (skill, good) not in said:
+            return [f'direction inverted: the passage judges "at {skill}" the other way']
+    return []
+
+
 # --- rules 5-7: judgement, roles, script ---------------------------------------------------------
 
 # Ranking words put an order on things that the passage may not have ("the primary benefit").
@@ -557,6 +578,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_unsupported_negation(claim, evidence),
         *_dropped_negation(claim, quote or passage),  # the passage at large has too many unrelated "not"s
         *_inverted_direction(claim, evidence),
+        *_inverted_ability(claim, evidence),
         *_judgement_problems(claim, evidence),
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),

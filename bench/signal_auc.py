@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from choose_passages import AsInsight
 
 from podsight.eval.dataset import load_eval_set
 from podsight.eval.hits import hits_any
@@ -34,13 +34,6 @@ ALTERNATIVES = {
     "not_past": lambda row, text: -_per_100(_PAST, text),
     "present_minus_past": lambda row, text: row["present"] - _per_100(_PAST, text),
 }
-
-
-@dataclass(frozen=True)
-class AsInsight:
-    quote: str
-    start_s: float
-    end_s: float
 
 
 def _per_100(pattern: re.Pattern, text: str) -> float:

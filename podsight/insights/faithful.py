@@ -690,8 +690,10 @@ def _reported_as_fact(claim: str, evidence: str) -> list[str]:
     said = _content_stems(_words_of(_normalise(claim)))
     for sentence in re.split(r"(?<=[.!?])\s+", evidence):
         marker = _REPORTED.search(sentence)
+        if not marker:
+            continue
         view = _REPORTED.sub(" ", sentence)  # "some people are saying" is not what the view is about
-        if marker and len(said & _content_stems(_words_of(_normalise(view)))) >= REPORTED_SHARED:
+        if len(said & _content_stems(_words_of(_normalise(view)))) >= REPORTED_SHARED:
             return [f'the passage reports or doubts this view ("{marker.group(0)}") but the claim states it as fact']
     return []
 

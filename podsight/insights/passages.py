@@ -206,9 +206,9 @@ MIN_LEADING_WORDS = 8  # a claim's leading sentences kept alone must say somethi
 
 def _shorter_claims(claim: str, problems: Sequence[str]) -> list[str]:
     """What a failed claim may be cut to, to be checked again like any claim: without the reason or concession
-    it invented (`faithful.without_added_clause`), else its leading sentences, longest first. The model often states the
-    idea in a first sentence that stands alone and then copies the speaker ("... By values, I don't mean ...");
-    cutting only removes words, so what is left says nothing the claim did not."""
+    it invented (`faithful.without_added_clause`), else its leading sentences, longest first. The model often
+    states the idea in a first sentence that stands alone and then copies the speaker ("... By values, I don't
+    mean ..."); cutting only removes words, so what is left says nothing the claim did not."""
     if not problems:
         return []
     cut = without_added_clause(claim, problems[0])

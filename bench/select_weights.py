@@ -20,6 +20,7 @@ from choose_passages import scores
 import podsight.insights.select as select
 from podsight.embed import load_embedder
 from podsight.eval.dataset import load_eval_set
+from podsight.eval.hits import cue_locator
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS
 from podsight.insights.sponsor import skip_mask
@@ -51,7 +52,7 @@ class Episodes:
         self.items = []
         for episode in load_eval_set(dataset).transcripts:
             pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
-            self.items.append((episode.slug, pieces, skip_mask(pieces), episode.references, episode.negatives))
+            self.items.append((episode.slug, pieces, skip_mask(pieces), episode, cue_locator(episode.segments)))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         key = tuple(texts)
@@ -64,10 +65,9 @@ class Episodes:
         with weighted(weights):
             results = []
             for i in which:
-                _, pieces, skip, references, negatives = self.items[i]
-                precision, recall, _ = scores(select.choose_passages(pieces, skip, self.embed, limit=10), references,
-                                              negatives)
-                results.append((precision, recall))
+                _, pieces, skip, episode, cues = self.items[i]
+                hits, found, _ = scores(select.choose_passages(pieces, skip, self.embed, limit=10), episode, cues)
+                results.append((hits / 5, found / len(episode.references)))
         return results
 
 

@@ -2,7 +2,8 @@
 
 For each episode of a dev-set-format folder (default: the set shipped in podsight/eval/data; the real dev set is
 `../shared/devset`), every candidate passage `podsight.insights.select` scores, labelled by whether it holds a
-reference (the hit rule of `bench/choose_passages.py`: the passage as an insight quoting all of it). Printed: each
+reference (the hit rule of `bench/choose_passages.py`: the passage as an insight quoting all of it, placed in the cues as
+`podsight eval` places a quote). Printed: each
 signal's AUC per episode, turned by the sign of its weight in `select.WEIGHTS` (above 0.5: the signal pushes the
 right passages up), and the mean. ALTERNATIVES are ways of measuring one idea that were weighed against each other:
 the leave-one-episode-out line says which of them the other seven episodes would have picked, fold by fold, so a
@@ -19,7 +20,7 @@ import numpy as np
 from choose_passages import AsInsight
 
 from podsight.eval.dataset import load_eval_set
-from podsight.eval.hits import hits_any
+from podsight.eval.hits import cue_locator, hits_any
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS
 from podsight.insights.select import WEIGHTS, candidate_passages, host_of, sets_up_a_question, signals
@@ -54,7 +55,8 @@ def episode_aucs(episode) -> dict[str, float]:
     host = host_of(pieces)
     passages = [p for p in candidate_passages(pieces, skip_mask(pieces)) if not sets_up_a_question(p)]
     rows = [signals(p, host) for p in passages]
-    labels = [hits_any(AsInsight(p.text, p.start_s, p.end_s), episode.references) for p in passages]
+    cues = cue_locator(episode.segments)
+    labels = [hits_any(AsInsight.of(p, cues), episode.references) for p in passages]
     aucs = {name: auc([row[name] * np.sign(WEIGHTS[name]) for row in rows], labels) for name in rows[0]
             if name in WEIGHTS}
     for name, measure in ALTERNATIVES.items():

@@ -20,7 +20,7 @@ digest would show. Each returns a `Rate`, so episodes pool as a micro-average.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,17 +73,26 @@ class Placed:
         return self.insight.end_s
 
 
-def place(insights: Sequence[Insight], segments: Sequence[Segment]) -> list[Placed]:
-    """Each insight with the cues holding its quote, in the same order. Looks near the insight's own time
-    first, so a line said twice (a cold-open teaser) is placed where the extractor found it."""
+def cue_locator(segments: Sequence[Segment]) -> Callable[[str, float], tuple[int, int] | None]:
+    """A function giving the (first, last) cue that holds a quote said near a time, or None when the quote is
+    not found. Looks near that time first, so a line said twice (a cold-open teaser) is placed where the
+    extractor found it. The benchmarks place their stand-in insights with it too, so that they score with the
+    same rule as `podsight eval`."""
     finder = QuoteFinder(segments, window=PLACE_WINDOW)
     starts = [segment.start for segment in segments]
-    placed = []
-    for insight in insights:
-        near = max(bisect.bisect_right(starts, insight.start_s) - 1, 0)
-        match = finder.find(insight.quote, near=near, min_score=PLACE_SCORE)
-        placed.append(Placed(insight, (match.first_segment, match.last_segment) if match else None))
-    return placed
+
+    def cues(quote: str, start_s: float) -> tuple[int, int] | None:
+        near = max(bisect.bisect_right(starts, start_s) - 1, 0)
+        match = finder.find(quote, near=near, min_score=PLACE_SCORE)
+        return (match.first_segment, match.last_segment) if match else None
+
+    return cues
+
+
+def place(insights: Sequence[Insight], segments: Sequence[Segment]) -> list[Placed]:
+    """Each insight with the cues holding its quote, in the same order."""
+    cues = cue_locator(segments)
+    return [Placed(insight, cues(insight.quote, insight.start_s)) for insight in insights]
 
 
 def extractor_order(insights: Sequence[Insight]) -> list[Insight]:

@@ -337,6 +337,9 @@ def test_a_quote_starts_and_ends_on_sentence_boundaries():
     ("Tomasz Lindqvist's passage suggests that warehouse robots rarely pay off because time is lost in "
      "hand-offs between shifts.",
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
+    ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. Tomasz Lindqvist "
+     "suggests that firms can do this by fixing the hand-offs first.",  # the idea, then who said it
+     "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
 ])
 def test_claims_that_describe_trail_off_or_talk_about_the_speaker(claim, kept):
     llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else
@@ -424,9 +427,11 @@ def test_a_bracket_the_model_closed_inside_its_claim_is_removed():
     assert claim in [i.claim for i in report.insights]
 
 
-def test_a_claim_addressed_to_the_audience_is_about_the_show():
-    claim = ("Timing every pallet at every hand-off for two weeks before buying machines is advice for operators "
-             "listening.")
+@pytest.mark.parametrize("claim", [
+    "Timing every pallet at every hand-off for two weeks before buying machines is advice for operators listening.",
+    "Operators can keep up by timing every pallet at every hand-off, as the concepts presented in the podcast show.",
+])
+def test_a_claim_addressed_to_the_audience_is_about_the_show(claim):
     report = extract_answering("waiting", claim, kind="advice", limit=2)
     assert claim not in [i.claim for i in report.insights]
     assert any("about the show" in why for why in report.dropped)

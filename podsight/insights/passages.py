@@ -259,8 +259,9 @@ _NOT_A_STATEMENT = re.compile(r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'
 
 
 # "Most of the people listening to this podcast are ...": the show talking about itself.
-_ABOUT_THE_SHOW = re.compile(r"\bthis (?:podcast|show|episode)\b|\b(?:listeners of|listening to) (?:this|the|our) "
-                             r"(?:podcast|show)\b|\b(?:for|to) (?:the |all the |any )?\w+ listening\b(?! to)",
+_ABOUT_THE_SHOW = re.compile(r"\b(?:this|(?:in|on) the) (?:podcast|show|episode)\b|"
+                             r"\b(?:listeners of|listening to) (?:this|the|our) (?:podcast|show)\b|"
+                             r"\b(?:for|to) (?:the |all the |any )?\w+ listening\b(?! to)",
                              re.IGNORECASE)  # "... is advice for managers listening": the speaker addressing the audience
 
 # "[inaudible 00:50:40]", "[crosstalk]", "[unintelligible]": where the transcript lost the words, a claim
@@ -315,6 +316,10 @@ def _without_meta_opening(claim: str) -> str:
 def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, known: Sequence[str]) -> list[str]:
     if speaker_as_subject(claim) or _opens_with_a_person(claim, known):
         return ["claim is about the speaker, not the idea"]
+    if any(speaker_as_subject(s) or _opens_with_a_person(s, known) for s in _SENTENCE_END.split(claim)[1:]):
+        # "... Chris Benson suggests that they can do this by ...": the idea, then the model's report of who
+        # said it; `_shorter_claims` keeps the sentences before it.
+        return ["a later sentence is about the speaker, not the idea"]
     if _NOT_A_STATEMENT.match(claim):
         return ["claim describes the passage instead of stating its idea"]
     if _ABOUT_THE_SHOW.search(claim):

@@ -246,3 +246,18 @@ def test_good_at_a_thing_where_the_passage_says_bad_at_it_is_inverted():
     handover = "Drivers who stopped paying attention aren't good at taking over quickly."
     assert any("at taking" in p for p in faithfulness_problems("Drivers are good at taking over quickly.", handover))
     assert not [p for p in faithfulness_problems("Drivers are bad at taking over quickly.", handover) if "at taking" in p]
+
+
+def test_a_change_by_an_amount_needs_the_passage_to_give_that_amount_of_change():
+    passage = ("With the shared cache you get a lot of speed: instead of taking 20 minutes for your build, you take "
+               "two seconds. And latency went down by 40 percent once the cache sat next to the runners.")
+    def misread(claim: str) -> bool:
+        return any("amount of change" in p for p in faithfulness_problems(claim, passage))
+
+    assert misread("The shared cache speeds up builds by two seconds.")  # they now take two seconds
+    assert not misread("The shared cache cuts a 20-minute build to two seconds.")
+    assert not misread("Latency fell by about 40% once the cache sat next to the runners.")
+    # "by" naming who does something is no change
+    used = "Docker Desktop is used for free by 13.5 million developers, and the engine is pulled 30 million times."
+    assert not [p for p in faithfulness_problems("Docker Desktop is downloaded for free by 13.5 million developers.",
+                                                 used) if "amount of change" in p]

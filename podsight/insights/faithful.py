@@ -227,6 +227,51 @@ def _number_problems(claim: str, passage: str) -> list[str]:
     ]
 
 
+# A change by an amount is not a change to it: "builds sped up by two seconds" where the speaker said "instead of
+# taking 20 minutes for your build, you take two seconds" (a read of 40 kept claims found it). Every number is in
+# the passage, so the number rule passes it; what the model misread is the number's role. A claim's "by N" needs
+# the passage to give N as an amount of change too: "by N", "N faster", "N more", "N times", "a drop of N".
+_HEDGES = frozenset("about around roughly nearly almost over under more less than just only some".split())
+_CHANGE_AFTER = frozenset("more less fewer faster slower higher lower bigger smaller cheaper times x fold percent % "
+                          "points increase decrease drop rise jump gain cut reduction improvement".split())
+_CHANGE_BEFORE = frozenset("by increase increased decrease decreased drop dropped rise rose jump jumped gain gained "
+                           "cut reduction improvement of".split())
+
+_CHANGE_VERB = re.compile(r"\b(?:increas|decreas|reduc|cut|grow|grew|rais|rise|rose|fall|fell|drop|speed|sped|slow|"
+                          r"improv|boost|lower|shr[iau]nk|expand|outperform|beat|exceed|jump|climb|gain|lost|los[ei])")
+
+
+def _numbers_read(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, value) of each number in `text`'s lower-cased tokens."""
+    tokens = [t.lower() for t in _tokens(text)]
+    found, i = [], 0
+    while i < len(tokens):
+        start, value, _, i = _read_number(tokens, i, _UNITS)
+        if value is not None:
+            found.append((start, i, value))
+    return found
+
+
+def _as_change(tokens: list[str], start: int, end: int) -> bool:
+    before = [t for t in tokens[max(0, start - 3):start] if t not in _HEDGES][-1:]
+    after = tokens[end:end + 2]
+    return bool(before and before[0] in _CHANGE_BEFORE) or any(t in _CHANGE_AFTER for t in after)
+
+
+def _amount_misread(claim: str, passage: str) -> list[str]:
+    claim_tokens, passage_tokens = [t.lower() for t in _tokens(claim)], [t.lower() for t in _tokens(passage)]
+    changes = [value for start, end, value in _numbers_read(passage) if _as_change(passage_tokens, start, end)]
+    problems = []
+    for start, end, value in _numbers_read(claim):
+        before = [t for t in claim_tokens[max(0, start - 3):start] if t not in _HEDGES]
+        by = len(before) and before[-1] == "by"
+        changed = _CHANGE_VERB.search(" ".join(claim_tokens[max(0, start - 8):start]))  # not "used by 13 million"
+        if by and changed and not any(_same_number(value, v) for v in changes):
+            problems.append(f'the claim changes something "by {" ".join(claim_tokens[start:end])}" but the passage '
+                            f'gives no such amount of change')
+    return problems
+
+
 # --- rule 2: names -------------------------------------------------------------------------------
 
 _SENTENCE_END = re.compile(r"[.!?:]['\")\]”]*$")
@@ -574,6 +619,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
     evidence = f"{passage}\n{quote}"
     return [
         *_number_problems(claim, evidence),
+        *_amount_misread(claim, evidence),
         *_name_problems(claim, evidence, known),
         *_unsupported_negation(claim, evidence),
         *_dropped_negation(claim, quote or passage),  # the passage at large has too many unrelated "not"s

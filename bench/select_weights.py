@@ -3,7 +3,8 @@
 `podsight.insights.select` weighs its signals by reasoning, not by fitting. This checks that choice the way the
 dev set allows: leave one episode out. For each episode, a coordinate search (two sweeps over each weight and
 REPLAY_WEIGHT, values from GRID) maximises precision@5 + recall@10 of the chosen passages on the other
-episodes, and the weights it finds choose the held-out episode's passages. Scored at passage level, as in
+episodes, and the weights it finds choose the held-out episode's passages (`--only NAME`: one weight alone, the
+others as reasoned, which is how the insight-like weight was chosen). Scored at passage level, as in
 `bench/choose_passages.py` (no language model runs). On `../shared/devset` it takes about 30 minutes on 2 cores.
 """
 
@@ -88,6 +89,23 @@ def fit(episodes: Episodes, train: Sequence[int]) -> dict[str, float]:
     return weights
 
 
+def one_weight(episodes: Episodes, name: str, grid: Sequence[float]) -> None:
+    """Leave one episode out for one weight alone, the others as reasoned: each fold picks the value of the grid
+    that scores best on the other episodes, and the held-out episode is scored with it."""
+    count = len(episodes.items)
+    table = {value: episodes.scores({**REASONED, name: value}, range(count)) for value in grid}
+    for value, results in table.items():
+        print(f"{name} = {value}: P@5 {np.mean([r[0] for r in results]):.3f} R@10 {np.mean([r[1] for r in results]):.3f}")
+    held_out = []
+    for e in range(count):
+        others = [i for i in range(count) if i != e]
+        value = max(grid, key=lambda v: objective([table[v][i] for i in others]))
+        held_out.append(table[value][e])
+        print(f"held out {episodes.items[e][0]:30} picks {value}: P@5 {table[value][e][0]:.2f} "
+              f"R@10 {table[value][e][1]:.2f}")
+    print(f"held out, mean: P@5 {np.mean([r[0] for r in held_out]):.3f} R@10 {np.mean([r[1] for r in held_out]):.3f}")
+
+
 def main(dataset: Path) -> None:
     episodes = Episodes(dataset)
     count = len(episodes.items)
@@ -106,4 +124,9 @@ def main(dataset: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "podsight/eval/data")
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else \
+        Path(__file__).parent.parent / "podsight/eval/data"
+    if "--only" in sys.argv:  # --only NAME: that weight alone, over the grid 0-3 (a minute, not half an hour)
+        one_weight(Episodes(folder), sys.argv[sys.argv.index("--only") + 1], (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0))
+    else:
+        main(folder)

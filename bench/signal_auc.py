@@ -2,10 +2,10 @@
 
 For each episode of a dev-set-format folder (default: the set shipped in podsight/eval/data; the real dev set is
 `../shared/devset`), every candidate passage `podsight.insights.select` scores, labelled by whether it holds a
-reference (the hit rule of `bench/choose_passages.py`: the passage as an insight quoting all of it, placed in the cues as
-`podsight eval` places a quote). Printed: each
-signal's AUC per episode, turned by the sign of its weight in `select.WEIGHTS` (above 0.5: the signal pushes the
-right passages up), and the mean. ALTERNATIVES are ways of measuring one idea that were weighed against each other:
+reference (the hit rule of `bench/choose_passages.py`: the passage as an insight quoting all of it, placed in the
+cues as `podsight eval` places a quote). Printed: each signal's AUC per episode (centrality and insight-like from
+MiniLM embeddings), turned by the sign of its weight in `select.WEIGHTS` (above 0.5: the signal pushes the right
+passages up), and the mean. ALTERNATIVES are ways of measuring one idea that were weighed against each other:
 the leave-one-episode-out line says which of them the other seven episodes would have picked, fold by fold, so a
 choice made here is checked on an episode it was not made on. Seconds; no model runs.
 """
@@ -23,7 +23,8 @@ from podsight.eval.dataset import load_eval_set
 from podsight.eval.hits import cue_locator, hits_any
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS
-from podsight.insights.select import WEIGHTS, candidate_passages, host_of, sets_up_a_question, signals
+from podsight.embed import load_embedder
+from podsight.insights.select import WEIGHTS, candidate_passages, embedded, host_of, sets_up_a_question, signal_table
 from podsight.insights.sponsor import skip_mask
 
 _PAST = re.compile(r"\b(?:was|were|had|did|went|said|told|got|came|ago|wasn['’]t|weren['’]t|didn['’]t)\b",
@@ -50,11 +51,11 @@ def auc(values: list[float], labels: list[bool]) -> float:
     return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
 
 
-def episode_aucs(episode) -> dict[str, float]:
+def episode_aucs(episode, embed) -> dict[str, float]:
     pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
     host = host_of(pieces)
     passages = [p for p in candidate_passages(pieces, skip_mask(pieces)) if not sets_up_a_question(p)]
-    rows = [signals(p, host) for p in passages]
+    rows = signal_table(passages, host, *embedded(embed, passages))
     cues = cue_locator(episode.segments)
     labels = [hits_any(AsInsight.of(p, cues), episode.references) for p in passages]
     aucs = {name: auc([row[name] * np.sign(WEIGHTS[name]) for row in rows], labels) for name in rows[0]
@@ -66,7 +67,8 @@ def episode_aucs(episode) -> dict[str, float]:
 
 def main(dataset: Path) -> None:
     episodes = load_eval_set(dataset).transcripts
-    table = {episode.slug: episode_aucs(episode) for episode in episodes}
+    embed = load_embedder().embed
+    table = {episode.slug: episode_aucs(episode, embed) for episode in episodes}
     names = list(next(iter(table.values())))
     print(f"{'signal':20} {'mean':>5} | " + " ".join(f"{slug[:8]:>8}" for slug in table))
     for name in names:

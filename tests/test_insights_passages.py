@@ -18,6 +18,7 @@ from fake_llm_server import FakeLLMServer
 from scripted_llm import ScriptedLLM
 
 import podsight.insights.passages as passages_module
+from podsight.embed import load_embedder
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
 from podsight.insights.select import (
@@ -27,9 +28,11 @@ from podsight.insights.select import (
     candidate_passages,
     choose_passages,
     echo_bonus,
+    embedded,
     replayed_in_cold_open,
     host_of,
     score_passages,
+    signal_table,
 )
 from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
 from podsight.records import Segment
@@ -117,6 +120,15 @@ def test_the_guests_arguments_outrank_the_hosts_anecdote_and_the_pleasantry():
     assert {p.speaker for p in scored[:2]} == {GUEST}
     assert "bottleneck" in scored[0].text or "waiting" in scored[0].text
     assert "thank you so much" in scored[-1].text or "forklift" in scored[-1].text
+
+
+def test_a_passage_that_states_an_idea_reads_more_like_an_insight_than_small_talk_or_an_anecdote():
+    """The insight-like signal with the real MiniLM weights: the guest's argued answers sit nearer the
+    exemplars of `podsight.insights.exemplars` than the host's childhood memory and the guest's thanks."""
+    passages = candidate_passages(transcript(), [False] * len(TURNS))
+    table = signal_table(passages, HOST, *embedded(load_embedder().embed, passages))
+    like = {p.text.split()[0]: row["insight_like"] for p, row in zip(passages, table)}
+    assert min(like["Because"], like["Measure"]) > max(like["I"], like["That's"]), like
 
 
 def test_a_passage_that_echoes_another_episode_s_claim_moves_up():

@@ -16,33 +16,33 @@ from __future__ import annotations
 import numpy as np
 
 INSIGHTS = (
-    "The reason most retries make outages worse is that every client retries at once, so the load doubles exactly "
-    "when the server is weakest.",
-    "Most of the cost of a new drug is not the chemistry but the failed trials, so anything that kills a bad "
-    "candidate earlier saves more than a faster lab.",
-    "If you pay people by the number of tasks they close, they split every task in two, and the count goes up while "
-    "nothing improves.",
-    "The best predictor of whether a habit sticks is not motivation but how little friction there is at the moment "
-    "you have to act.",
-    "Pricing is the lever most small businesses never test, yet a ten percent price change moves profit more than a "
-    "ten percent change in volume.",
-    "Sleep debt does not pay back on the weekend: two long nights restore alertness but not the memory "
-    "consolidation lost during the week.",
-    "Cities that add lanes to cure traffic get more traffic within a few years, because cheaper driving invites "
-    "more trips.",
-    "A bakery that sells out by noon is losing money, not winning, because every customer turned away learns to go "
-    "elsewhere.",
-    "Wolves changed the rivers of Yellowstone: deer stopped grazing the banks, trees returned, and the roots held "
-    "the soil in place.",
-    "Students remember more when they are tested before they feel ready, because retrieving an answer strengthens "
-    "memory more than rereading it.",
+    ("The reason most retries make outages worse is that every client retries at once, so the load doubles exactly "
+     "when the server is weakest."),
+    ("Most of the cost of a new drug is not the chemistry but the failed trials, so anything that kills a bad "
+     "candidate earlier saves more than a faster lab."),
+    ("If you pay people by the number of tasks they close, they split every task in two, and the count goes up while "
+     "nothing improves."),
+    ("The best predictor of whether a habit sticks is not motivation but how little friction there is at the moment "
+     "you have to act."),
+    ("Pricing is the lever most small businesses never test, yet a ten percent price change moves profit more than a "
+     "ten percent change in volume."),
+    ("Sleep debt does not pay back on the weekend: two long nights restore alertness but not the memory "
+     "consolidation lost during the week."),
+    ("Cities that add lanes to cure traffic get more traffic within a few years, because cheaper driving invites "
+     "more trips."),
+    ("A bakery that sells out by noon is losing money, not winning, because every customer turned away learns to go "
+     "elsewhere."),
+    ("Wolves changed the rivers of Yellowstone: deer stopped grazing the banks, trees returned, and the roots held "
+     "the soil in place."),
+    ("Students remember more when they are tested before they feel ready, because retrieving an answer strengthens "
+     "memory more than rereading it."),
     "Most injuries in amateur runners come from adding distance too quickly, not from shoes or running form.",
     "Batteries, not panels, now decide the price of solar power, since the sun sets just when demand peaks.",
-    "Shipping costs fell so far that it became cheaper to catch fish in Scotland, fillet them in China and sell "
-    "them back in Europe.",
+    ("Shipping costs fell so far that it became cheaper to catch fish in Scotland, fillet them in China and sell "
+     "them back in Europe."),
     "Farmers who rotate crops spend less on fertiliser, because beans put back the nitrogen that wheat takes out.",
-    "Investors overpay for stocks that were in the news, so boring companies have earned higher returns over long "
-    "periods.",
+    ("Investors overpay for stocks that were in the news, so boring companies have earned higher returns over long "
+     "periods."),
     "A negotiation is usually won before it starts, by whoever has the better alternative if no deal is reached.",
 )
 

@@ -352,6 +352,9 @@ def test_a_quote_starts_and_ends_on_sentence_boundaries():
     ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. Tomasz Lindqvist "
      "suggests that firms can do this by fixing the hand-offs first.",  # the idea, then who said it
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
+    ("Most warehouses lose time in the hand-offs between shifts, not on the picking floor, so a robot that "
+     "picks twice as fast...",  # the speaker's sentence, copied where it trails off
+     "Most warehouses lose time in the hand-offs between shifts, not on the picking floor."),
 ])
 def test_claims_that_describe_trail_off_or_talk_about_the_speaker(claim, kept):
     llm = ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"} if "bottleneck" in passage else

@@ -211,13 +211,25 @@ def _shorter_claims(claim: str, problems: Sequence[str]) -> list[str]:
     mean ..."); cutting only removes words, so what is left says nothing the claim did not."""
     if not problems:
         return []
-    cut = without_added_clause(claim, problems[0])
+    cut = without_added_clause(claim, problems[0]) or _without_trailing_clause(claim)
     sentences = _SENTENCE_END.split(claim)
     leading = [" ".join(sentences[:n]) for n in range(len(sentences) - 1, 0, -1)]
     return ([cut] if cut else []) + [text for text in leading if len(text.split()) >= MIN_LEADING_WORDS]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+# A copied sentence the speaker left unfinished ("... a type of domain expertise that is..."): an ellipsis at the end.
+_TRAILS_OFF = re.compile(r"(?:\.\.\.|…)\s*$")
+
+
+def _without_trailing_clause(claim: str) -> str | None:
+    """A claim that trails off, without its unfinished last clause (from its last comma), when 8 words or more
+    are left: "..., and also, the developer is using it all day long, so there's a type of ... that is..." ends at
+    "... all day long."."""
+    if not _TRAILS_OFF.search(claim):
+        return None
+    head = claim[: claim.rfind(",")].rstrip() if "," in claim else ""
+    return head + "." if len(head.split()) >= MIN_LEADING_WORDS else None
 
 
 def _checked(claim: str, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
@@ -326,7 +338,7 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
         return ["claim is about the show, not an idea"]
     if _TRANSCRIBER_NOTE.search(claim):
         return ["claim carries a transcriber's note (a word the transcript could not make out)"]
-    if not claim.rstrip().endswith((".", "!", "?", '"', "”")):
+    if not claim.rstrip().endswith((".", "!", "?", '"', "”")) or _TRAILS_OFF.search(claim):
         return ["claim was cut off mid-sentence"]
     if _shared_share(claim, passage.text) < MIN_SHARED_WORDS:
         return ["claim is not about its passage (few of its words are in it)"]

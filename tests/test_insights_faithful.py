@@ -48,6 +48,7 @@ FAITHFUL = [
     ("supported negation", "Most banks do not give developers laptops.", DESKTOPS, DESKTOPS, ()),
     ("'not good' said as 'bad'", "Drivers who stopped paying attention are bad at taking the wheel quickly.", HANDOVER, HANDOVER, ()),
     ("kept negation", "Drivers are not good at grabbing the wheel quickly after they stop paying attention.", HANDOVER, HANDOVER, ()),
+    ("'don't' said as 'prevent'", "Training with noise helps prevent the model from memorizing customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", ()),
     ("same direction, other verb", "Solar panel prices are falling quickly and batteries keep getting cheaper.", PRICES, PRICES, ()),
     ("same direction about cost", "Producing pixels gets cheaper every year as its cost keeps falling.", PIXELS, PIXELS, ()),
     ("contrast names a rejected alternative", "Remote teams shipped faster, not slower, than co-located teams.", REMOTE, REMOTE, ()),

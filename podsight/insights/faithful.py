@@ -366,6 +366,7 @@ _STRICT_NEGATION = re.compile(
 # Words that carry a negative sense without "not": a claim saying "bad at" renders "not good at".
 _NEGATIVE_SENSE = re.compile(
     r"\b(?:bad|badly|poor|poorly|wrong|worse|fail\w*|lack\w*|avoid\w*|refus\w*|stop\w*|unable|impossible|"
+    r"prevent\w*|block\w*|eliminat\w*|protect\w*|"  # "helps prevent memorising" for "so that we don't memorise"
     r"unlikely|unnecessary|irrelevant|useless|little|less|fewer|instead|rather|absent|missing|different|"
     r"un(?!der|til|i)\w{4,}|mis(?!sion|sile)\w{3,}|"  # unfamiliar, unclear, misread; not under, until, unique
     r"incorrect|ineffective|insufficient|inaccurate|disagree\w*|neglect\w*|ignor\w*|against|hard|"

@@ -264,7 +264,7 @@ def _amount_misread(claim: str, passage: str) -> list[str]:
     problems = []
     for start, end, value in _numbers_read(claim):
         before = [t for t in claim_tokens[max(0, start - 3):start] if t not in _HEDGES]
-        by = len(before) and before[-1] == "by"
+        by = bool(before) and before[-1] == "by"
         changed = _CHANGE_VERB.search(" ".join(claim_tokens[max(0, start - 8):start]))  # not "used by 13 million"
         if by and changed and not any(_same_number(value, v) for v in changes):
             problems.append(f'the claim changes something "by {" ".join(claim_tokens[start:end])}" but the passage '

@@ -26,7 +26,7 @@ show's editor thought best |
 Each signal is standardised within the episode and the weights below are set by reasoning, not fitted, so
 nothing is learned from the evaluation data; the eval reports how the choice does. The one exception is the
 weight of insight-like, the strongest signal: chosen leave one episode out on the dev set from a grid (0 to 3),
-each fold picking it on the other seven episodes (2.5 in seven folds, 2.0 in one). Echo is the exception: most
+each fold picking it on the other seven episodes (2.5 in seven folds, 2.0 in one). Echo is added differently: most
 passages echo nothing, so it is added unstandardised, from ECHO_FLOOR (the cosine at which a passage and a
 claim share an idea, not only a topic) up to ECHO_WEIGHT at a cosine of 1. Replayed is added the same way, as a flat REPLAY_WEIGHT:
 few passages are replayed, and an episode without a cold open has none.

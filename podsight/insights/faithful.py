@@ -158,12 +158,9 @@ def _numbers(text: str, claim_side: bool = False) -> list[tuple[str, set[float]]
     On the claim side "one" is no number, and "the two", "these three" or "Speaker 2" are left out:
     they point back at things already named rather than state a count."""
     tokens = [t.lower() for t in _tokens(text)]
-    found: list[tuple[int, int, float, float | None]] = []  # start, end (exclusive), value, scale
-    i = 0
-    while i < len(tokens):
-        start, value, scale, i = _read_number(tokens, i, _UNITS if claim_side else _UNITS | _ONE)
-        if value is not None and not (claim_side and _points_back(tokens, start)):
-            found.append((start, i, value, scale))
+    found = [(start, end, value, scale)
+             for start, end, value, scale in _number_spans(tokens, _UNITS if claim_side else _UNITS | _ONE)
+             if not (claim_side and _points_back(tokens, start))]
     out = []
     for k, (start, end, value, scale) in enumerate(found):
         values = {value}
@@ -174,6 +171,16 @@ def _numbers(text: str, claim_side: bool = False) -> list[tuple[str, set[float]]
             values.add(value * later[3])  # "12-13 million" also means 12 million
         out.append((" ".join(tokens[start:end]), values))
     return out
+
+
+def _number_spans(tokens: list[str], units: dict[str, int]) -> list[tuple[int, int, float, float | None]]:
+    """(start, end (exclusive), value, scale) of each number in the lower-cased tokens."""
+    found, i = [], 0
+    while i < len(tokens):
+        start, value, scale, i = _read_number(tokens, i, units)
+        if value is not None:
+            found.append((start, i, value, scale))
+    return found
 
 
 def _points_back(tokens: list[str], start: int) -> bool:
@@ -241,17 +248,6 @@ _CHANGE_VERB = re.compile(r"\b(?:increas|decreas|reduc|cut|grow|grew|rais|rise|r
                           r"improv|boost|lower|shr[iau]nk|expand|outperform|beat|exceed|jump|climb|gain|lost|los[ei])")
 
 
-def _numbers_read(text: str) -> list[tuple[int, int, float]]:
-    """(start, end, value) of each number in `text`'s lower-cased tokens."""
-    tokens = [t.lower() for t in _tokens(text)]
-    found, i = [], 0
-    while i < len(tokens):
-        start, value, _, i = _read_number(tokens, i, _UNITS)
-        if value is not None:
-            found.append((start, i, value))
-    return found
-
-
 def _as_change(tokens: list[str], start: int, end: int) -> bool:
     before = [t for t in tokens[max(0, start - 3):start] if t not in _HEDGES][-1:]
     after = tokens[end:end + 2]
@@ -260,9 +256,10 @@ def _as_change(tokens: list[str], start: int, end: int) -> bool:
 
 def _amount_misread(claim: str, passage: str) -> list[str]:
     claim_tokens, passage_tokens = [t.lower() for t in _tokens(claim)], [t.lower() for t in _tokens(passage)]
-    changes = [value for start, end, value in _numbers_read(passage) if _as_change(passage_tokens, start, end)]
+    changes = [value for start, end, value, _ in _number_spans(passage_tokens, _UNITS)
+               if _as_change(passage_tokens, start, end)]
     problems = []
-    for start, end, value in _numbers_read(claim):
+    for start, end, value, _ in _number_spans(claim_tokens, _UNITS):
         before = [t for t in claim_tokens[max(0, start - 3):start] if t not in _HEDGES]
         by = bool(before) and before[-1] == "by"
         changed = _CHANGE_VERB.search(" ".join(claim_tokens[max(0, start - 8):start]))  # not "used by 13 million"

@@ -63,6 +63,12 @@ FAITHFUL = [
     ("negated condition in the quote", "Loyal customers would pay extra to stay.", "Loyalty means you would pay extra to stay, and if you wouldn't pay extra the brand is worth nothing.", "if you wouldn't pay extra the brand is worth nothing", ()),
     ("year from the passage", "In 2019 the company cut its staff to 60 people.", "Back in 2019 we went from 420 people down to 60.", "we went from 420 people down to 60", ()),
     ("script present in the passage", "The guest uses the word 拥抱 for embracing change.", "我们要拥抱变化, she said: embrace change.", "embrace change", ()),
+    ("'not towards X' said as 'rather than X'", "Licences were priced towards managing big fleets of laptops, rather than charging each developer.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", ()),
+    ("'not X' said as 'as opposed to X'", "Licences target fleet management, as opposed to charging each developer.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", ()),
     ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
 ]
 
@@ -83,6 +89,9 @@ UNFAITHFUL = [
     ("invented acronym", "Banks run virtual desktops with RLHF.", DESKTOPS, DESKTOPS, (), "RLHF"),
     ("invented year", "Since 2021, each engineer commits 30% more lines.", LINES, LINES, (), "2021"),
     ("inserted negation", "Remote teams did not ship faster than co-located ones.", REMOTE, REMOTE, (), "negation"),
+    ("'not X' dropped before 'rather than Y'", "Licences were priced towards charging each developer, rather than managing big fleets.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
+     "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", (), "negat"),
     # Known blind spot, kept visible: a negative word anywhere in the passage sentence ("fewer") counts as
     # support, so a "not" added to a sentence that also says "fewer" goes through.
     ("inserted never", "Alert drivers never grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", (), "negation"),

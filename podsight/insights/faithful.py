@@ -364,16 +364,17 @@ _STRICT_NEGATION = re.compile(
 _NEGATIVE_SENSE = re.compile(
     r"\b(?:bad|badly|poor|poorly|wrong|worse|fail\w*|lack\w*|avoid\w*|refus\w*|stop\w*|unable|impossible|"
     r"prevent\w*|block\w*|eliminat\w*|protect\w*|"  # "helps prevent memorising" for "so that we don't memorise"
-    r"unlikely|unnecessary|irrelevant|useless|little|less|fewer|instead|rather|absent|missing|different|"
+    r"unlikely|unnecessary|irrelevant|useless|little|less|fewer|instead|rather|opposed|absent|missing|different|"
     r"un(?!der|til|i)\w{4,}|mis(?!sion|sile)\w{3,}|"  # unfamiliar, unclear, misread; not under, until, unique
     r"incorrect|ineffective|insufficient|inaccurate|disagree\w*|neglect\w*|ignor\w*|against|hard|"
     r"difficult|struggl\w*|skeptical|doubt\w*|zero)\b",
     re.IGNORECASE,
 )
-# Clauses end at punctuation and before conjunctions; "not because X" keeps its "not" with X, and
+# Clauses end at punctuation and before conjunctions; "not because X" keeps its "not" with X, "rather than X"
+# its "rather" (the claim's way of saying the passage's "not X"), and
 # "than those who don't" becomes a clause of its own (an elliptical comparison, not a denial).
 _CLAUSE_BREAK = re.compile(
-    r"[.,;:!?()\"“”—–]+|\s-\s|(?<!\bnot)\s(?=(?:not\s+)?(?:(?:but|while|whereas|because|although|though|so that|"
+    r"[.,;:!?()\"“”—–]+|\s-\s|(?<!\bnot)(?<!\brather)\s(?=(?:not\s+)?(?:(?:but|while|whereas|because|although|though|so that|"
     r"which|than|if|unless|whether|as|yet|even as)\b|so (?:nothing|no|none|the|it|they|we|you|i|he|she|there|that)\b))",
     re.IGNORECASE,
 )

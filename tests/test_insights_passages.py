@@ -445,6 +445,7 @@ def test_a_bracket_the_model_closed_inside_its_claim_is_removed():
 @pytest.mark.parametrize("claim", [
     "Timing every pallet at every hand-off for two weeks before buying machines is advice for operators listening.",
     "Operators can keep up by timing every pallet at every hand-off, as the concepts presented in the podcast show.",
+    "The focus of the podcast is timing every pallet at every hand-off before buying machines.",
 ])
 def test_a_claim_addressed_to_the_audience_is_about_the_show(claim):
     report = extract_answering("waiting", claim, kind="advice", limit=2)

@@ -271,7 +271,7 @@ _NOT_A_STATEMENT = re.compile(r"^(?:the |this |[A-Z][\w.'-]+(?: [A-Z][\w.'-]+)?'
 
 
 # "Most of the people listening to this podcast are ...": the show talking about itself.
-_ABOUT_THE_SHOW = re.compile(r"\b(?:this|(?:in|on) the) (?:podcast|show|episode)\b|"
+_ABOUT_THE_SHOW = re.compile(r"\b(?:this|(?:in|on|of) the) (?:podcast|show|episode)\b|\bthe (?:podcast|show)'s\b|"
                              r"\b(?:listeners of|listening to) (?:this|the|our) (?:podcast|show)\b|"
                              r"\b(?:for|to) (?:the |all the |any )?\w+ listening\b(?! to)",
                              re.IGNORECASE)  # "... is advice for managers listening": the speaker addressing the audience

@@ -69,6 +69,12 @@ FAITHFUL = [
     ("'not X' said as 'as opposed to X'", "Licences target fleet management, as opposed to charging each developer.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", ()),
+    ("advice against a named mistake", "Founders should hire slowly rather than fast.",
+     "The biggest mistake founders make is hiring too fast. You should hire slowly.",
+     "The biggest mistake founders make is hiring too fast. You should hire slowly.", ()),
+    ("advice the passage gives beside a mistake", "Founders should hire slowly and check every reference.",
+     "The biggest mistake founders make is hiring too fast. You should hire slowly and check every reference.",
+     "The biggest mistake founders make is hiring too fast. You should hire slowly and check every reference.", ()),
     ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
 ]
 
@@ -89,6 +95,11 @@ UNFAITHFUL = [
     ("invented acronym", "Banks run virtual desktops with RLHF.", DESKTOPS, DESKTOPS, (), "RLHF"),
     ("invented year", "Since 2021, each engineer commits 30% more lines.", LINES, LINES, (), "2021"),
     ("inserted negation", "Remote teams did not ship faster than co-located ones.", REMOTE, REMOTE, (), "negation"),
+    ("a mistake read back as advice", "As a founder, it's important to focus on what you like doing, even if it's not best for the company.",
+     "As a founder, you sometimes err towards focusing on what you like doing, even if that's not what's best for the company. "
+     "So there have been times when my focus really needed to be on sales.",
+     "As a founder, you sometimes err towards focusing on what you like doing, even if that's not what's best for the company.",
+     (), "mistake"),
     ("'not X' dropped before 'rather than Y'", "Licences were priced towards charging each developer, rather than managing big fleets.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", (), "negat"),

@@ -572,6 +572,32 @@ def _judgement_problems(claim: str, passage: str) -> list[str]:
     return problems
 
 
+# A speaker describing a mistake ("as a founder you sometimes err towards doing what you like, even if it's not
+# what's best for the company") read back as advice ("it's important to focus on what you like doing"): the claim
+# recommends what the passage warns against. An unlabelled corpus episode's second insight did this.
+_MISTAKE = re.compile(r"\b(?:err(?:s|ed|ing)?\s+(?:towards?|on the side of)|mistakes?|traps?|pitfalls?|tempt\w*|"
+                      r"fall(?:s|ing)? into|wrong to)\b", re.IGNORECASE)
+_ADVICE = re.compile(r"\b(?:important|essential|crucial|key|vital|wise|smart|best|better) to\b|\b(?:should|must|"
+                     r"need to|needs to|have to|has to)\b", re.IGNORECASE)
+
+
+def _advice_from_a_mistake(claim: str, passage: str) -> list[str]:
+    """A claim sentence with a clause that advises (and has no negative word) which restates a passage sentence
+    naming a mistake more closely than any other passage sentence (two content words or more)."""
+    stated = [(_content_stems(_words_of(s)), bool(_MISTAKE.search(s)))
+              for s in _SENTENCE_BREAK.split(_normalise(passage))]
+    for sentence in _SENTENCE_BREAK.split(_normalise(claim)):
+        if not any(_ADVICE.search(c) and not (_NEGATION.search(c) or _NEGATIVE_SENSE.search(c))
+                   for c in _clauses(sentence)):
+            continue
+        said = _content_stems(_words_of(_ADVICE.sub(" ", sentence)))
+        overlaps = [(len(said & stems), mistake) for stems, mistake in stated]
+        best = max(n for n, _ in overlaps)
+        if best >= _SHARED_FOR_SAME_CONTENT and all(mistake for n, mistake in overlaps if n == best):
+            return [f'the claim advises "{sentence.strip()}", which the passage calls a mistake']
+    return []
+
+
 _ROLES = (
     "investor|vc|venture capitalist|founder|co-founder|cofounder|ceo|cto|cfo|professor|scientist|researcher|"
     "economist|journalist|entrepreneur|analyst|author|novelist|executive|lawyer|doctor|consultant|advisor|"
@@ -625,6 +651,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_inverted_direction(claim, evidence),
         *_inverted_ability(claim, evidence),
         *_judgement_problems(claim, evidence),
+        *_advice_from_a_mistake(claim, evidence),
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),

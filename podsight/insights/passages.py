@@ -62,6 +62,9 @@ _EXAMPLE_PASSAGE = (
     "its core at about 35 degrees whatever the weather. What kills it is moisture: the bees' breath condenses "
     "on a cold lid and drips back onto the cluster. So in our trial, the hives we simply tilted forward a few "
     "centimetres lost a third as many colonies as the ones we wrapped in insulation.")
+# The example's own subject: a claim that names it when its passage does not has mixed the example in (a dev-set
+# claim opened "Beehives can perform better than humans ..." for a passage about the architecture of the mind).
+_EXAMPLE_TOPIC = frozenset("bee bees beehive beehives hive hives colony colonies moisture condenses insulation".split())
 _EXAMPLE_ANSWER = (
     '{"claim": "Beehives rarely die of cold in winter but of moisture: the bees\' breath condenses on the lid and '
     'drips onto the colony. Tilting hives forward lost a third as many colonies as wrapping them in insulation.", '
@@ -342,6 +345,9 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
         return ["claim was cut off mid-sentence"]
     if _shared_share(claim, passage.text) < MIN_SHARED_WORDS:
         return ["claim is not about its passage (few of its words are in it)"]
+    borrowed = _EXAMPLE_TOPIC & set(re.findall(r"[a-z]+", claim.lower())) - set(re.findall(r"[a-z]+", passage.text.lower()))
+    if borrowed:
+        return [f"claim borrows the prompt's worked example ({', '.join(sorted(borrowed))})"]
     # The speaker's own sentence may be the claim: once it passes every standalone rule, nothing is more
     # faithful to what was said (the dev set, dropping copies vs keeping them: precision@5 16 -> 19 of 40,
     # recall@10 27 -> 33 of 95). The chunk extractor, which reads a whole chunk, still drops them.

@@ -32,6 +32,7 @@ from podsight.insights.select import (
     replayed_in_cold_open,
     host_of,
     score_passages,
+    sets_up_a_question,
     signal_table,
 )
 from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
@@ -95,6 +96,18 @@ def test_candidates_are_one_speakers_turns_outside_ads_and_intros():
     assert not any("Crateful" in t for t in texts)
     assert not any("Welcome to the show" in t for t in texts)  # too short to hold an idea
     assert all(segments[p.first].speaker == segments[p.last].speaker for p in passages)
+
+
+def test_without_speakers_a_question_ends_its_passage_and_the_answer_starts_the_next():
+    """Speech-to-text that cannot tell two voices apart labels no one: the host's question must not open the
+    guest's answer, or the claim is written from the question."""
+    unlabelled = [Segment(s.start, s.end, s.text, None) for s in transcript()]
+    skip = [False] * len(unlabelled)
+    skip[4] = True  # the ad read
+    passages = candidate_passages(unlabelled, skip)
+    assert not any("?" in p.text.rstrip()[:-1] for p in passages), "no question inside a passage"
+    answers = [p for p in passages if not sets_up_a_question(p)]
+    assert any(p.text.startswith("Because") for p in answers), [p.text[:40] for p in answers]
 
 
 def test_the_host_is_the_one_who_asks():

@@ -101,7 +101,11 @@ class Passage:
 
 
 def candidate_passages(pieces: Sequence[Segment], skip: Sequence[bool]) -> list[Passage]:
-    """One speaker's consecutive sentences, MIN_WORDS-MAX_WORDS words, never across a skipped piece."""
+    """One speaker's consecutive sentences, MIN_WORDS-MAX_WORDS words, never across a skipped piece. Where the
+    speaker is unknown (speech-to-text that could not tell the voices apart), a question ends its passage: the
+    answer starts a new one, and the passage that ends in the question is a set-up (`sets_up_a_question`).
+    Without that, a host's question and its answer made one passage, and the model wrote its claim from the
+    question (dev set with speakers removed, choosing alone: precision@5 0.50 -> 0.62, recall@10 0.51 -> 0.55)."""
     passages: list[Passage] = []
     run: list[int] = []
 
@@ -118,6 +122,8 @@ def candidate_passages(pieces: Sequence[Segment], skip: Sequence[bool]) -> list[
         if run and (piece.speaker != pieces[run[-1]].speaker or too_long):
             close()
         run.append(i)
+        if piece.speaker is None and piece.text.rstrip().endswith("?"):
+            close()
     close()
     return passages
 

@@ -138,6 +138,17 @@ def test_subset_keeps_the_named_episodes_and_the_pairs_between_them():
         eval_set.subset(["nope"])
 
 
+def test_without_speakers_removes_every_label_and_keeps_the_words_and_references():
+    eval_set = load_eval_set()
+    bare = eval_set.without_speakers()
+    assert all(s.speaker is None for t in bare.transcripts for s in t.segments)
+    assert all(t.speakers == () for t in bare.transcripts)
+    assert [[s.text for s in t.segments] for t in bare.transcripts] == [[s.text for s in t.segments]
+                                                                        for t in eval_set.transcripts]
+    assert bare.references == eval_set.references
+    assert any(s.speaker for t in eval_set.transcripts for s in t.segments), "the original set is left as it was"
+
+
 # The real-episode dev set lives outside the project (its licences do not allow copying it in).
 DEVSET = Path(os.environ.get("PODSIGHT_DEVSET", Path(__file__).resolve().parents[2] / "shared" / "devset"))
 

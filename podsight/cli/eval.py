@@ -38,6 +38,9 @@ def eval_command(
     episodes: str = typer.Option("", "--episodes", help="Only these episodes: comma-separated slugs."),
     limit: int = typer.Option(0, "--limit", "--transcripts",
                               help="Only the first N episodes (after --episodes; 0: all)."),
+    without_speakers: bool = typer.Option(False, "--without-speakers",
+                                          help="Remove every speaker label first, as speech-to-text that cannot "
+                                               "tell the voices apart gives a transcript."),
     check_only: bool = typer.Option(False, "--check",
                                     help="Only load and validate the set and list its episodes; runs no model."),
     judge_flag: bool = typer.Option(True, "--judge/--no-judge", help="Score insightfulness with the judge model."),
@@ -52,6 +55,7 @@ def eval_command(
     slugs = [slug.strip() for slug in episodes.split(",") if slug.strip()]
     eval_set = load_eval_set(eval_dir)  # validates every episode, even those not selected
     selected = eval_set.subset(slugs, limit)
+    selected = selected.without_speakers() if without_speakers else selected
     if check_only:
         return _print_episodes(eval_set, selected, eval_dir)
     embedder = load_embedder(base.embed_model)

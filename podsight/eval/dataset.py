@@ -158,6 +158,13 @@ class EvalSet:
         pairs = tuple(p for p in self.pairs if {_slug_of(p.a), _slug_of(p.b)} <= names)
         return replace(self, transcripts=tuple(kept), pairs=pairs)
 
+    def without_speakers(self) -> EvalSet:
+        """The set as speech-to-text gives it when it cannot tell the voices apart: no segment names its speaker
+        and no episode lists its speakers (the references keep theirs; hits go by quote and cue)."""
+        return replace(self, transcripts=tuple(
+            replace(t, speakers=(), segments=tuple(replace(s, speaker=None) for s in t.segments))
+            for t in self.transcripts))
+
 
 def _slug_of(reference_id: str) -> str:
     return reference_id.split("/")[0]

@@ -5,7 +5,8 @@ is `../shared/devset`), the passages `podsight.insights.select` would send to th
 with `podsight eval`'s hit rule as if each passage were an insight quoting itself, placed in the cues as the eval
 places an insight's quote: precision@5 and recall@10 against the references, negatives in the top 5, pooled over
 the episodes as the eval pools them. Beside it, the same number of passages drawn at random from
-the candidates (mean of 50 seeded draws), and the code's order without embeddings (no centrality). Seconds only:
+the candidates (mean of 50 seeded draws), and the code's order without embeddings (no centrality).
+`--without-speakers` removes every speaker label first, as speech-to-text that cannot tell voices apart. Seconds only:
 no language model runs, so this is where selection is tuned, and `podsight eval` measures the whole.
 """
 
@@ -56,11 +57,13 @@ def random_scores(candidates, count, episode, cues) -> tuple[float, float]:
     return sum(d[0] for d in draws) / DRAWS, sum(d[1] for d in draws) / DRAWS
 
 
-def main(dataset: Path) -> None:
+def main(dataset: Path, without_speakers: bool = False) -> None:
     embedder = load_embedder()
+    eval_set = load_eval_set(dataset)
+    eval_set = eval_set.without_speakers() if without_speakers else eval_set
     print(f"{'episode':32} {'cands':>5} | code P@5 R@10 neg | no-emb P@5 R@10 | random P@5  R@10")
     totals = [0.0] * 7
-    for episode in load_eval_set(dataset).transcripts:
+    for episode in eval_set.transcripts:
         pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
         skip = skip_mask(pieces)
         cues = cue_locator(episode.segments)
@@ -74,10 +77,12 @@ def main(dataset: Path) -> None:
         totals = [total + value for total, value in zip(totals, row)]
         print(f"{episode.slug:32} {len(candidates):5} | {p:3}/5 {r:2}/{row[6]:2} {neg:3} | {p2:5}/5 {r2:2}/{row[6]:2} |"
               f" {p3:6.2f}/5 {r3:5.2f}/{row[6]}")
-    fives, refs = 5 * len(load_eval_set(dataset).transcripts), totals[6]
+    fives, refs = 5 * len(eval_set.transcripts), totals[6]
     print(f"{'pooled':32} {'':5} | {totals[0] / fives:9.2f} {totals[1] / refs:4.2f} {'':3} | "
           f"{totals[2] / fives:10.2f} {totals[3] / refs:4.2f} | {totals[4] / fives:10.2f} {totals[5] / refs:5.2f}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "podsight/eval/data")
+    args = [arg for arg in sys.argv[1:] if arg != "--without-speakers"]
+    main(Path(args[0]) if args else Path(__file__).parent.parent / "podsight/eval/data",
+         without_speakers="--without-speakers" in sys.argv)

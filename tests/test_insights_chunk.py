@@ -160,6 +160,19 @@ def test_ad_block_does_not_swallow_the_other_speaker():
     assert sponsor_mask(segments) == [True, True, True, False]
 
 
+def test_an_ad_read_is_one_block_from_its_sponsor_line_to_visit_its_url():
+    """Lenny's Podcast reads its ads itself: 'brought to you by', three lines of pitch with no ad words, then
+    'Visit useparagon.com/Lenny'. The pitch between the two hits is the ad, with or without speaker labels."""
+    lines = ["This episode is brought to you by Paragon, the platform for building integrations.",
+             "Building these integrations in-house costs three months of engineering.",
+             "This is why engineering teams at over 100 companies use Paragon.",
+             "Visit useparagon.com/Lenny to see how Paragon can help your roadmap.",
+             "So let's talk about your book. Why did you write it now?"]
+    for speaker in ("Lenny", None):
+        segments = [Segment(10.0 * i, 10.0 * i + 9, text, speaker) for i, text in enumerate(lines)]
+        assert sponsor_mask(segments) == [True, True, True, True, False]
+
+
 def test_guest_biography_in_the_intro_is_detected():
     segments = interview()
     intro = intro_mask(segments)

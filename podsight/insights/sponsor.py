@@ -18,7 +18,7 @@ _STRONG_AD = re.compile(
     r"brought to you by|sponsored by|(?:our|today'?s|this week'?s|episode'?s) sponsors?\b|"
     r"\bpromo code\b|\bcoupon code\b|\buse (?:the )?code\b|\bwith (?:the )?code \w+|"
     r"support for (?:this|the) (?:podcast|show|episode) comes from|word from our sponsors?|"
-    r"\b(?:go|head) (?:to|over to) [\w-]+\.(?:com|org|net|io|co|fm|ai)\s*/\s*\w+|"
+    r"\b(?:(?:go|head) (?:to|over to)|visit) [\w-]+\.(?:com|org|net|io|co|fm|ai)\s*/\s*\w+|"
     r"\b[\w-]+\.(?:com|org|net|io|co|fm)\s*(?:/|slash)\s*[\w-]+\b.*\b(?:off|free|trial|code)\b",
     re.IGNORECASE,
 )

@@ -24,6 +24,7 @@ from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
 from podsight.insights.select import (
     ECHO_FLOOR,
     ECHO_WEIGHT,
+    Passage,
     budget,
     candidate_passages,
     choose_passages,
@@ -34,6 +35,7 @@ from podsight.insights.select import (
     score_passages,
     sets_up_a_question,
     signal_table,
+    with_antecedent,
 )
 from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
 from podsight.records import Segment
@@ -108,6 +110,29 @@ def test_without_speakers_a_question_ends_its_passage_and_the_answer_starts_the_
     assert not any("?" in p.text.rstrip()[:-1] for p in passages), "no question inside a passage"
     answers = [p for p in passages if not sets_up_a_question(p)]
     assert any(p.text.startswith("Because") for p in answers), [p.text[:40] for p in answers]
+
+
+def test_a_passage_opening_on_they_is_read_with_the_sentence_that_says_who_they_are():
+    """A passage boundary between "... autonomous forklifts ..." and "They ..." leaves the model guessing what
+    "they" are: the model reads the piece before as well, when the same speaker said it and it is no question."""
+    named = "Autonomous forklifts are far less flexible than the people they replace in a busy warehouse."
+    pointing = ("They need every pallet in exactly the spot the map says, and in some cases they stop dead for an "
+                "hour because a box sits ten centimetres out of place, which a person simply walks around.")
+    pieces = [Segment(0, 10, named, GUEST), Segment(10, 30, pointing, GUEST)]
+    passage = Passage(1, 1, GUEST, pointing, 10, 30, salience=0.7)
+    grown = with_antecedent(passage, pieces, [False, False])
+    assert (grown.first, grown.last, grown.start_s) == (0, 1, 0)
+    assert grown.text.startswith("Autonomous forklifts") and grown.text.endswith("walks around.")
+    assert grown.salience == 0.7, "salience is the chosen passage's own"
+
+    def unchanged(before: Segment, skip_before: bool = False) -> bool:
+        return with_antecedent(passage, [before, pieces[1]], [skip_before, False]) == passage
+
+    assert unchanged(Segment(0, 10, named, HOST)), "another speaker's words are not this passage's antecedent"
+    assert unchanged(pieces[0], skip_before=True), "nor an ad read"
+    assert unchanged(Segment(0, 10, "So what do autonomous forklifts get wrong?", GUEST)), "nor a question"
+    standalone = Passage(1, 1, GUEST, "Autonomous " + pointing[5:], 10, 30)
+    assert with_antecedent(standalone, pieces, [False, False]) == standalone, "a passage that names its subject"
 
 
 def test_the_host_is_the_one_who_asks():

@@ -31,7 +31,8 @@ from podsight.insights.faithful import (faithfulness_problems, is_generic_why, s
                                        strip_attribution, without_added_clause)
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
-from podsight.insights.select import RESERVE, Echo, Embed, Passage, budget, candidate_passages, choose_passages
+from podsight.insights.select import (RESERVE, Echo, Embed, Passage, budget, candidate_passages, choose_passages,
+                                     with_antecedent)
 from podsight.insights.sponsor import skip_mask
 from podsight.llm.base import LLM, Usage
 from podsight.records import ExtractionReport, Insight, Segment
@@ -121,7 +122,7 @@ def extract_passages(
         wanted = 0
     else:
         wanted = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
-    chosen = choose_passages(pieces, skip, embed, RESERVE * wanted, echo)
+    chosen = [with_antecedent(p, pieces, skip) for p in choose_passages(pieces, skip, embed, RESERVE * wanted, echo)]
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()

@@ -130,6 +130,9 @@ def test_a_passage_opening_on_they_is_read_with_the_sentence_that_says_who_they_
 
     assert unchanged(Segment(0, 10, named, HOST)), "another speaker's words are not this passage's antecedent"
     assert unchanged(pieces[0], skip_before=True), "nor an ad read"
+    unlabelled = Passage(1, 1, None, pointing, 10, 30)
+    assert with_antecedent(unlabelled, [Segment(0, 10, named, None), Segment(10, 30, pointing, None)],
+                           [False, False]) == unlabelled, "without speaker labels the piece before may be anyone's"
     assert unchanged(Segment(0, 10, "So what do autonomous forklifts get wrong?", GUEST)), "nor a question"
     standalone = Passage(1, 1, GUEST, "Autonomous " + pointing[5:], 10, 30)
     assert with_antecedent(standalone, pieces, [False, False]) == standalone, "a passage that names its subject"

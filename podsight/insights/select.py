@@ -150,8 +150,8 @@ def with_antecedent(passage: Passage, pieces: Sequence[Segment], skip: Sequence[
     sentence earlier) came back as "Beehives can perform better than humans ...", its worked example's subject.
     Salience stays the passage's own: only what the model reads grows."""
     before = passage.first - 1
-    if before < 0 or skip[before] or pieces[before].speaker != passage.speaker:
-        return passage
+    if before < 0 or skip[before] or passage.speaker is None or pieces[before].speaker != passage.speaker:
+        return passage  # without speaker labels the piece before may be anyone's
     if pieces[before].text.rstrip(" \"'”’").endswith("?"):  # a question names nothing the next sentence points to
         return passage
     if not _POINTS_BACK.match(passage.text.lstrip(" \"'“‘-—")):

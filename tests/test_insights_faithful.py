@@ -169,6 +169,11 @@ def test_generic_why_is_recognised(text, generic):
          "Doing one useful thing a week puts you ahead of most engineers."),
         # "believes in having ...": a prepositional object, no clause ("In having huge ambitions ..." was kept once)
         ("Edwin Chen believes in having huge ambitions and doubling down on an idea.", True, None),
+        # "expects X to ...": an object and an infinitive ("Automation to be high level, but ..." reached a top 5)
+        ("Adam expects automation to be high level, but drivers are slow to take over.", True, None),
+        ("Nestor Maslej expects the cost of training to keep rising.", True, None),
+        ("Nestor Maslej expects prices will have to fall within two years.", True,
+         "Prices will have to fall within two years."),
     ],
 )
 def test_speaker_as_subject_and_strip_attribution(claim, about_speaker, stripped):

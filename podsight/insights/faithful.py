@@ -889,12 +889,19 @@ def strip_attribution(claim: str) -> str:
         return claim
     if first_words and first_words[0].lower() in _NOT_A_SUBJECT:
         return claim  # "believes in having huge ambitions": what follows the verb is its object, not a clause
+    if m.group("verb").lower() in _OBJECT_TAKERS and _OBJECT_THEN_INFINITIVE.match(rest):
+        return claim  # "expects automation to be high level, but ...": without "expects" no sentence is left
     if not has_that and first_words[0].lower().endswith("ing") and m.group("verb").lower() in _GERUND_TAKERS:
         return claim  # "suggests waiting for the right time ...": a gerund phrase, the suggestion, no statement
     rest = re.sub(r",? and that ", " and ", rest)  # "believes X and that Y": the second "that" was the speaker's
     return rest[0].upper() + rest[1:]
 
 
+# Verbs that take an object and an infinitive ("expects automation to be high level"): what follows is no clause.
+_OBJECT_TAKERS = frozenset("expects expected predicts predicted wants wanted".split())
+_OBJECT_THEN_INFINITIVE = re.compile(
+    r"^(?:(?!(?:is|are|was|were|will|would|can|could|should|may|might|must|has|have|had|do|does|did|need|needs)\b)"
+    r"[\w'’-]+ ){1,5}?to [a-z]+\b", re.IGNORECASE)
 _NOT_A_SUBJECT = frozenset("how why what whether about to for in on of with at from by".split())
 
 # Verbs after which an -ing word is what is suggested ("recommends using ..."), far more often than a subject.

@@ -435,6 +435,7 @@ def test_the_worked_example_comes_before_the_passage_as_an_earlier_turn():
 @pytest.mark.parametrize("opening, dropped", [
     ("Tomasz Lindqvist is illustrating how ", True), ("Tomasz realized that ", True), ("Nadia asks why ", True),
     ("Tomasz Lindqvist's warehouse shows that ", False),  # a possessive: the subject is the warehouse
+    ("Tomasz Lindqvist's experience shows that ", True),  # ... but his experience is his biography
 ])
 def test_a_claim_that_opens_with_a_speaker_doing_something_is_about_the_person(opening, dropped):
     claim = opening + "warehouse robots rarely pay off while hand-offs between shifts waste the time."

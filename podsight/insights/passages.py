@@ -360,9 +360,16 @@ def _problems(claim: str, passage: Passage, quote: str, finder: QuoteFinder, kno
 
 def _opens_with_a_person(claim: str, known: Sequence[str]) -> bool:
     """ "Megan Duclos is illustrating ...", "Lenny asks ...", "Edwin Chen realized ...": a speaker's name, then
-    a verb. ("Rafael Moreno's father ..." is a possessive: the subject is the father, and may stay.)"""
+    a verb; or the speaker's own reaction, experience or career ("Eugenio Pace's reaction to being called
+    incompetent ...", from an unlabelled corpus episode). ("Rafael Moreno's father ..." is a possessive: the
+    subject is the father, and may stay; so is a speaker's company, whose history was a dev-set reference.)"""
     forms = {form for name in known for form in (name, name.split()[0]) if len(form) > 2}
-    return any(re.match(rf"{re.escape(form)} [a-z]", claim) for form in forms)
+    return any(re.match(rf"{re.escape(form)}(?: [a-z]|['’]s {_PERSONAL})", claim) for form in forms)
+
+
+# What belongs to a person, not to an idea: a claim about it is biography.
+_PERSONAL = (r"(?:reaction|response|experience|experiences|feelings|emotions|journey|career|background|childhood|"
+             r"upbringing|life|personal)\b")
 
 
 def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tuple[int, int]:

@@ -134,7 +134,7 @@ def test_a_passage_opening_on_they_is_read_with_the_sentence_that_says_who_they_
     assert with_antecedent(unlabelled, [Segment(0, 10, named, None), Segment(10, 30, pointing, None)],
                            [False, False]) == unlabelled, "without speaker labels the piece before may be anyone's"
     assert unchanged(Segment(0, 10, "So what do autonomous forklifts get wrong?", GUEST)), "nor a question"
-    standalone = Passage(1, 1, GUEST, "Autonomous " + pointing[5:], 10, 30)
+    standalone = Passage(1, 1, GUEST, pointing.replace("They need", "Forklifts need", 1), 10, 30)
     assert with_antecedent(standalone, pieces, [False, False]) == standalone, "a passage that names its subject"
 
 

@@ -902,6 +902,7 @@ _OBJECT_TAKERS = frozenset("expects expected predicts predicted wants wanted".sp
 _OBJECT_THEN_INFINITIVE = re.compile(
     r"^(?:(?!(?:is|are|was|were|will|would|can|could|should|may|might|must|has|have|had|do|does|did|need|needs)\b)"
     r"[\w'’-]+ ){1,5}?to [a-z]+\b", re.IGNORECASE)
+
 _NOT_A_SUBJECT = frozenset("how why what whether about to for in on of with at from by".split())
 
 # Verbs after which an -ing word is what is suggested ("recommends using ..."), far more often than a subject.

@@ -156,8 +156,7 @@ def with_antecedent(passage: Passage, pieces: Sequence[Segment], skip: Sequence[
         return passage
     if not _POINTS_BACK.match(passage.text.lstrip(" \"'“‘-—")):
         return passage
-    grown = _passage(pieces, before, passage.last)
-    return Passage(grown.first, grown.last, grown.speaker, grown.text, grown.start_s, grown.end_s, passage.salience)
+    return _with_salience(_passage(pieces, before, passage.last), passage.salience)
 
 
 def host_of(pieces: Sequence[Segment]) -> str | None:

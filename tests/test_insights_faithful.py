@@ -46,6 +46,9 @@ FAITHFUL = [
     ("possessive and plural names", "Stripe's GPUs are managed like the banks' desktops.", DESKTOPS, DESKTOPS, ()),
     ("acronym of passage words", "Banks use VDI so that nothing leaves the building.", DESKTOPS, DESKTOPS, ()),
     ("supported negation", "Most banks do not give developers laptops.", DESKTOPS, DESKTOPS, ()),
+    ("'X, not Y' supports a claim that denies Y", "The four-day week did not come out of the research but out of a pilot.",
+     "The four-day week came out of a union's pilot, not out of the research.",
+     "The four-day week came out of a union's pilot, not out of the research.", ()),
     ("'not good' said as 'bad'", "Drivers who stopped paying attention are bad at taking the wheel quickly.", HANDOVER, HANDOVER, ()),
     ("kept negation", "Drivers are not good at grabbing the wheel quickly after they stop paying attention.", HANDOVER, HANDOVER, ()),
     ("'don't' said as 'prevent'", "Training with noise helps prevent the model from memorizing customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", ()),
@@ -103,6 +106,9 @@ UNFAITHFUL = [
     ("'not X' dropped before 'rather than Y'", "Licences were priced towards charging each developer, rather than managing big fleets.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of laptops.", (), "negat"),
+    ("'X, not Y' read as denying X", "The four-day week is not linked to the union's pilot, but to the research.",
+     "The four-day week came out of a union's pilot, not out of the research. Firms copied it anyway.",
+     "The four-day week came out of a union's pilot, not out of the research.", (), "negation"),
     # Known blind spot, kept visible: a negative word anywhere in the passage sentence ("fewer") counts as
     # support, so a "not" added to a sentence that also says "fewer" goes through.
     ("inserted never", "Alert drivers never grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", (), "negation"),

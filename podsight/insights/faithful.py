@@ -385,6 +385,8 @@ _CONTRAST = re.compile(r"^\s*not\b", re.IGNORECASE)
 _CONDITION = re.compile(r"^\s*(?:and |so |but )?(?:if|unless|whether|than)\b", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
 _SHARED_FOR_SAME_CONTENT = 2  # content words two clauses must share to be "about the same thing"
+# ", not" / " - not": the "not" of "X, not Y", which denies Y and states X.
+_CONTRASTIVE_NOT = re.compile(r"\s*(?:[,;]|\s[-—–])\s*(?=not\b)", re.IGNORECASE)
 
 
 def _clauses(text: str) -> list[str]:
@@ -425,7 +427,8 @@ def _denials(text: str, pattern: re.Pattern[str]) -> list[tuple[str, set[str]]]:
 
 def _unsupported_negation(claim: str, passage: str) -> list[str]:
     """A 'not' the claim adds: a passage sentence states what the claim denies (two shared content
-    words) and no passage sentence with a "not" or a negative word shares two of them.
+    words) and no passage sentence with a "not" or a negative word shares two of them (for "X, not Y", one of
+    them from Y: `_denied_after_comma`).
 
     A denial of things the passage never states ("a promise, not a logo") is left alone: that is new
     content, not an inversion, and careful writers use the contrast all the time."""
@@ -433,14 +436,26 @@ def _unsupported_negation(claim: str, passage: str) -> list[str]:
     stated = [_content_stems(_words_of(s)) for s in sentences]
     # Whole sentences: "if Hyatt made sneakers, we have no clue" and "asked whether X, most disagree"
     # negate across their commas.
-    negative = [stems for s, stems in zip(sentences, stated) if _NEGATION.search(s) or _NEGATIVE_SENSE.search(s)]
+    negative = [(stems, _denied_after_comma(s)) for s, stems in zip(sentences, stated)
+                if _NEGATION.search(s) or _NEGATIVE_SENSE.search(s)]
     problems = []
     for clause, denied in _denials(claim, _NEGATION):
         if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT for stems in stated):
             continue
-        if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT for stems in negative):
+        if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT and (only is None or denied & only)
+                   for stems, only in negative):
             problems.append(f'negation "{clause}" has no negative counterpart in the passage')
     return problems
+
+
+def _denied_after_comma(sentence: str) -> set[str] | None:
+    """What "X, not Y" denies: Y's content words (the claim's denial must touch them), or None when the sentence
+    is no such contrast, or X is negative too. "That number came from a marketing campaign, not from a study"
+    states the campaign: a demo claim read "The number ... is not directly related to the marketing campaign"."""
+    stated, *denied = _CONTRASTIVE_NOT.split(sentence)
+    if not denied or _NEGATION.search(stated) or _NEGATIVE_SENSE.search(stated):
+        return None
+    return _content_stems(_words_of(" ".join(denied)))
 
 
 def _dropped_negation(claim: str, quote: str) -> list[str]:

@@ -913,7 +913,7 @@ def strip_attribution(claim: str) -> str:
 
 
 # Verbs that take an object and an infinitive ("expects automation to be high level"): what follows is no clause.
-_OBJECT_TAKERS = frozenset("expects expected predicts predicted wants wanted".split())
+_OBJECT_TAKERS = frozenset("expects predicts predicted".split())  # those of _CLAUSE_VERBS
 _OBJECT_THEN_INFINITIVE = re.compile(
     r"^(?:(?!(?:is|are|was|were|will|would|can|could|should|may|might|must|has|have|had|do|does|did|need|needs)\b)"
     r"[\w'’-]+ ){1,5}?to [a-z]+\b", re.IGNORECASE)

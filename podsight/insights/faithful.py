@@ -389,6 +389,15 @@ _SHARED_FOR_SAME_CONTENT = 2  # content words two clauses must share to be "abou
 _CONTRASTIVE_NOT = re.compile(r"\s*(?:[,;]|\s[-—–])\s*(?=not\b)", re.IGNORECASE)
 
 
+def _negative(text: str) -> bool:
+    """A "not" (`_NEGATION`) or a word with a negative sense ("fails", "rather", "hard") in `text`."""
+    return bool(_NEGATION.search(text) or _NEGATIVE_SENSE.search(text))
+
+
+def _sentences(text: str) -> list[str]:
+    return _SENTENCE_BREAK.split(_normalise(text))
+
+
 def _clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE_BREAK.split(_normalise(text)) if c.strip()]
 
@@ -432,12 +441,12 @@ def _unsupported_negation(claim: str, passage: str) -> list[str]:
 
     A denial of things the passage never states ("a promise, not a logo") is left alone: that is new
     content, not an inversion, and careful writers use the contrast all the time."""
-    sentences = _SENTENCE_BREAK.split(_normalise(passage))
+    sentences = _sentences(passage)
     stated = [_content_stems(_words_of(s)) for s in sentences]
     # Whole sentences: "if Hyatt made sneakers, we have no clue" and "asked whether X, most disagree"
     # negate across their commas.
     negative = [(stems, _denied_after_comma(s)) for s, stems in zip(sentences, stated)
-                if _NEGATION.search(s) or _NEGATIVE_SENSE.search(s)]
+                if _negative(s)]
     problems = []
     for clause, denied in _denials(claim, _NEGATION):
         if not any(len(denied & stems) >= _SHARED_FOR_SAME_CONTENT for stems in stated):
@@ -453,7 +462,7 @@ def _denied_after_comma(sentence: str) -> set[str] | None:
     is no such contrast, or X is negative too. "That number came from a marketing campaign, not from a study"
     states the campaign: a demo claim read "The number ... is not directly related to the marketing campaign"."""
     stated, *denied = _CONTRASTIVE_NOT.split(sentence)
-    if not denied or _NEGATION.search(stated) or _NEGATIVE_SENSE.search(stated):
+    if not denied or _negative(stated):
         return None
     return _content_stems(_words_of(" ".join(denied)))
 
@@ -462,7 +471,7 @@ def _dropped_negation(claim: str, quote: str) -> list[str]:
     """The quote says 'X is not Y' and the claim says 'X is Y': a claim clause restates what the quote
     denies (two shared content words) and no clause that restates it has a negative word."""
     claim_clauses = [
-        (_content_stems(_words_of(c)), bool(_NEGATION.search(c) or _NEGATIVE_SENSE.search(c))) for c in _clauses(claim)
+        (_content_stems(_words_of(c)), _negative(c)) for c in _clauses(claim)
     ]
     for clause, denied in _denials(quote, _STRICT_NEGATION):
         restating = [negative for stems, negative in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
@@ -599,10 +608,9 @@ _ADVICE = re.compile(r"\b(?:important|essential|crucial|key|vital|wise|smart|bes
 def _advice_from_a_mistake(claim: str, passage: str) -> list[str]:
     """A claim sentence with a clause that advises (and has no negative word) which restates a passage sentence
     naming a mistake more closely than any other passage sentence (two content words or more)."""
-    stated = [(_content_stems(_words_of(s)), bool(_MISTAKE.search(s)))
-              for s in _SENTENCE_BREAK.split(_normalise(passage))]
-    for sentence in _SENTENCE_BREAK.split(_normalise(claim)):
-        if not any(_ADVICE.search(c) and not (_NEGATION.search(c) or _NEGATIVE_SENSE.search(c))
+    stated = [(_content_stems(_words_of(s)), bool(_MISTAKE.search(s))) for s in _sentences(passage)]
+    for sentence in _sentences(claim):
+        if not any(_ADVICE.search(c) and not _negative(c)
                    for c in _clauses(sentence)):
             continue
         said = _content_stems(_words_of(_ADVICE.sub(" ", sentence)))

@@ -469,11 +469,16 @@ def _denied_after_comma(sentence: str) -> set[str] | None:
 
 def _dropped_negation(claim: str, quote: str) -> list[str]:
     """The quote says 'X is not Y' and the claim says 'X is Y': a claim clause restates what the quote
-    denies (two shared content words) and no clause that restates it has a negative word."""
+    denies (two shared content words) and no clause that restates it has a negative word. A claim's ", not Y"
+    that names one of the denied words keeps the denial as a contrast ("geared towards managers, not developers"
+    for "geared not towards monetizing the developer, but towards the managers")."""
     claim_clauses = [
         (_content_stems(_words_of(c)), _negative(c)) for c in _clauses(claim)
     ]
+    contrasts = [_content_stems(_words_of(c)) for c in _clauses(claim) if _CONTRAST.match(c)]
     for clause, denied in _denials(quote, _STRICT_NEGATION):
+        if any(denied & stems for stems in contrasts):
+            continue
         restating = [negative for stems, negative in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
         if restating and not any(restating):
             return [f'the quote negates "{clause}" but the claim states it without a negation']

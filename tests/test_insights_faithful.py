@@ -81,6 +81,12 @@ FAITHFUL = [
     ("advice the passage gives beside a mistake", "Founders should hire slowly and check every reference.",
      "The biggest mistake founders make is hiring too fast. You should hire slowly and check every reference.",
      "The biggest mistake founders make is hiring too fast. You should hire slowly and check every reference.", ()),
+    ("a hedged example kept hedged", "A translation may hallucinate a price of 500 cents where the source said 50.",
+     "Say the sentence is 'this apple costs 50 cents'. The translation might have hallucinated 500 cents, and the metric barely notices.",
+     "The translation might have hallucinated 500 cents, and the metric barely notices.", ()),
+    ("'maybe there are' hedges nothing the claim restates", "Some features are non-negotiable, so test them first.",
+     "Maybe there are some features that are non-negotiable. Test those first.",
+     "Maybe there are some features that are non-negotiable. Test those first.", ()),
     ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
 ]
 
@@ -112,6 +118,9 @@ UNFAITHFUL = [
     ("', not Y' that denies something else", "Licences were priced towards charging each developer, not laptops.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of desktops.",
      "So the licence was priced not towards charging the developer, but towards managing big fleets of desktops.", (), "negat"),
+    ("a hedged example told as an event", "The translation hallucinated a price of 500 cents for an apple.",
+     "Say the sentence is 'this apple costs 50 cents'. The translation might have hallucinated 500 cents, and the metric barely notices.",
+     "The translation might have hallucinated 500 cents, and the metric barely notices.", (), "hedges"),
     ("'X, not Y' read as denying X", "The four-day week is not linked to the union's pilot, but to the research.",
      "The four-day week came out of a union's pilot, not out of the research. Firms copied it anyway.",
      "The four-day week came out of a union's pilot, not out of the research.", (), "negation"),

@@ -685,6 +685,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_added_reason(claim, evidence),
         *_added_concession(claim, evidence),
         *_reported_as_fact(claim, evidence),
+        *_hedge_dropped(claim, evidence),
         *_invented_change(claim, evidence),
         *_misquoted(claim, evidence),
     ]
@@ -795,6 +796,37 @@ def _reported_as_fact(claim: str, evidence: str) -> list[str]:
         view = _REPORTED.sub(" ", sentence)  # "some people are saying" is not what the view is about
         if len(said & _content_stems(_words_of(_normalise(view)))) >= REPORTED_SHARED:
             return [f'the passage reports or doubts this view ("{marker.group(0)}") but the claim states it as fact']
+    return []
+
+
+# A verb the speaker hedged may not be stated flatly: "the MT might have hallucinated and said 500 cents", a made-up
+# example, became "The MT hallucinated and said ... 500 cents", an event; "the objective function might be passing
+# unit tests" (one example of several) became "The objective function is to pass unit tests". A claim sentence that
+# uses the hedged verb, about the same thing, needs a hedge of its own ("may", "can", "if", "for example").
+# (A modal, then the verb: "might have hallucinated", "might be passing"; "could be risky" hedges an adjective.)
+_HEDGED_VERB = re.compile(r"\b(?:might|may|could)\s+(?:not\s+)?(?:have\s+(?:been\s+)?)?(?:be\s+(?=[a-z]+ing\b))?"
+                          r"([a-z]+)", re.IGNORECASE)
+_CLAIM_HEDGE = re.compile(r"\b(?:may|might|could|can|perhaps|possibly|probably|likely|unlikely|potential\w*|sometimes|"
+                          r"if|whether|would|risks?|imagin\w*|hypothetic\w*|examples?|instance|suppose|say)\b",
+                          re.IGNORECASE)
+# Verbs too common to say what was hedged ("maybe there are ...", "it might help ...").
+_LIGHT_VERBS = frozenset("be is are was were been have has had do does get go say want need like think see try use "
+                         "make take help work just also even still actually really a an the that this it there some "
+                         "more not".split())
+HEDGE_DROPPED = "the passage hedges"
+
+
+def _hedge_dropped(claim: str, evidence: str) -> list[str]:
+    hedged = [(found.group(0), _content_stems([found.group(1)]), _content_stems(_words_of(clause)))
+              for clause in _clauses(evidence) for found in _HEDGED_VERB.finditer(clause)
+              if found.group(1).lower() not in _LIGHT_VERBS]
+    for sentence in _sentences(claim):
+        if _CLAIM_HEDGE.search(sentence):
+            continue
+        stems = _content_stems(_words_of(sentence))
+        for words, verb, about in hedged:
+            if verb and verb <= stems and len(stems & about) >= _SHARED_FOR_SAME_CONTENT:
+                return [f'{HEDGE_DROPPED} "{words}" but the claim states it flatly']
     return []
 
 

@@ -350,6 +350,8 @@ def test_a_claim_that_starts_at_a_place_in_a_list_does_not_stand_alone(claim, dr
     ("Larkspur is a scheduling tool that books meetings across time zones without any back and forth.", True),
     ("Quillmate was an AI writing platform for legal teams, built on contracts from 40 firms.", True),
     ("Fernhill Labs is a small robotics startup focused on greenhouse harvesting.", True),
+    ("Larkspur is a scheduling tool that books meetings across time zones, but also handles payroll.", True),
+    ("Paywork is a marketplace that matches people to short tasks, but bots now take most tasks within seconds.", False),
     ("A brand is a promise to customers, not a logo, and it decides what they expect.", False),
     ("Docker Hub is a community of 20 million monthly users looking for applications.", False),
     ("Open source is a business model that works only when the hosted product is better.", False),

@@ -87,6 +87,9 @@ FAITHFUL = [
     ("'maybe there are' hedges nothing the claim restates", "Some features are non-negotiable, so test them first.",
      "Maybe there are some features that are non-negotiable. Test those first.",
      "Maybe there are some features that are non-negotiable. Test those first.", ()),
+    ("a denial kept as a concession", "The model finds patterns by postcode and race, even if nobody gives it the applicant's race.",
+     "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.",
+     "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.", ()),
     ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
 ]
 
@@ -121,6 +124,9 @@ UNFAITHFUL = [
     ("a hedged example told as an event", "The translation hallucinated a price of 500 cents for an apple.",
      "Say the sentence is 'this apple costs 50 cents'. The translation might have hallucinated 500 cents, and the metric barely notices.",
      "The translation might have hallucinated 500 cents, and the metric barely notices.", (), "hedges"),
+    ("a concession that denies something else", "The model is given the applicant's race, even though nobody checks its output.",
+     "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.",
+     "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.", (), "negat"),
     ("'X, not Y' read as denying X", "The four-day week is not linked to the union's pilot, but to the research.",
      "The four-day week came out of a union's pilot, not out of the research. Firms copied it anyway.",
      "The four-day week came out of a union's pilot, not out of the research.", (), "negation"),

@@ -467,6 +467,21 @@ def _denied_after_comma(sentence: str) -> set[str] | None:
     return _content_stems(_words_of(" ".join(denied)))
 
 
+_POINTS_BACK = re.compile(r"\b(?:it|them|this|that)\b", re.IGNORECASE)
+
+
+def _conceded_denial(sentence: str) -> tuple[set[str], bool] | None:
+    """A negative concession ("..., even if people try to avoid it"): its content words, and whether it points
+    back to the sentence's subject; None when the sentence has none. "The algorithm may find patterns by race, even
+    if people try to avoid it", for "we're not putting race into the system, but it finds patterns", keeps the
+    denial as its concession."""
+    found = _CLAIM_CONCESSION.search(sentence)
+    conceded = sentence[found.start():] if found else ""
+    if not conceded or not _negative(conceded):
+        return None
+    return _content_stems(_words_of(conceded)), bool(_POINTS_BACK.search(conceded))
+
+
 def _dropped_negation(claim: str, quote: str) -> list[str]:
     """The quote says 'X is not Y' and the claim says 'X is Y': a claim clause restates what the quote
     denies (two shared content words) and no clause that restates it has a negative word. A claim's ", not Y"
@@ -476,8 +491,11 @@ def _dropped_negation(claim: str, quote: str) -> list[str]:
         (_content_stems(_words_of(c)), _negative(c)) for c in _clauses(claim)
     ]
     contrasts = [_content_stems(_words_of(c)) for c in _clauses(claim) if _CONTRAST.match(c)]
+    concessions = [found for found in map(_conceded_denial, _sentences(claim)) if found]
     for clause, denied in _denials(quote, _STRICT_NEGATION):
         if any(denied & stems for stems in contrasts):
+            continue
+        if any(denied & stems or points_back for stems, points_back in concessions):
             continue
         restating = [negative for stems, negative in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
         if restating and not any(restating):

@@ -417,11 +417,15 @@ def test_a_claim_that_copies_the_prompt_s_worked_example_is_dropped():
     assert report.dropped, "every copy of the example must be dropped with a reason"
 
 
-def test_a_claim_that_mixes_in_the_worked_example_s_subject_is_dropped():
-    claim = "Warehouse robots rarely pay off, much as beehives lose colonies to moisture, since hand-offs waste time."
+@pytest.mark.parametrize("claim, borrowed", [
+    ("Warehouse robots rarely pay off, much as beehives lose colonies to moisture, since hand-offs waste time.",
+     "beehives, colonies, moisture"),
+    ("Warehouses lose time in hand-offs between people, as beekeeping loses time between robots and shifts.", "beekeeping"),
+])
+def test_a_claim_that_mixes_in_the_worked_example_s_subject_is_dropped(claim, borrowed):
     report = extract_answering("bottleneck", claim, limit=2)
     assert claim not in [i.claim for i in report.insights]
-    assert any("worked example (beehives, colonies, moisture)" in why for why in report.dropped)
+    assert any(f"worked example ({borrowed})" in why for why in report.dropped)
 
 
 def test_the_worked_example_comes_before_the_passage_as_an_earlier_turn():

@@ -821,9 +821,10 @@ def _reported_as_fact(claim: str, evidence: str) -> list[str]:
 # example, became "The MT hallucinated and said ... 500 cents", an event; "the objective function might be passing
 # unit tests" (one example of several) became "The objective function is to pass unit tests". A claim sentence that
 # uses the hedged verb, about the same thing, needs a hedge of its own ("may", "can", "if", "for example").
-# (A modal, then the verb: "might have hallucinated", "might be passing"; "could be risky" hedges an adjective.)
-_HEDGED_VERB = re.compile(r"\b(?:might|may|could)\s+(?:not\s+)?(?:have\s+(?:been\s+)?)?(?:be\s+(?=[a-z]+ing\b))?"
-                          r"([a-z]+)", re.IGNORECASE)
+# (A modal, then the verb: "might have hallucinated", "might be passing"; "could be risky" hedges an adjective. Or
+# "probably" before a verb's -ed or -es form: "probably created more stock market value than ...".)
+_HEDGED_VERB = re.compile(r"\b(?:(?:might|may|could)\s+(?:not\s+)?(?:have\s+(?:been\s+)?)?(?:be\s+(?=[a-z]+ing\b))?|"
+                          r"(?:probably|possibly|perhaps|maybe)\s+(?=[a-z]+(?:ed|es)\b))([a-z]+)", re.IGNORECASE)
 _CLAIM_HEDGE = re.compile(r"\b(?:may|might|could|can|perhaps|possibly|probably|likely|unlikely|potential\w*|sometimes|"
                           r"if|whether|would|risks?|imagin\w*|hypothetic\w*|examples?|instance|suppose|say)\b",
                           re.IGNORECASE)

@@ -467,7 +467,7 @@ def _denied_after_comma(sentence: str) -> set[str] | None:
     return _content_stems(_words_of(" ".join(denied)))
 
 
-_POINTS_BACK = re.compile(r"\b(?:it|them|this|that)\b", re.IGNORECASE)
+_BACK_REFERENCE = re.compile(r"\b(?:it|them|this|that)\b", re.IGNORECASE)
 
 
 def _conceded_denial(sentence: str) -> tuple[set[str], bool] | None:
@@ -479,7 +479,7 @@ def _conceded_denial(sentence: str) -> tuple[set[str], bool] | None:
     conceded = sentence[found.start():] if found else ""
     if not conceded or not _negative(conceded):
         return None
-    return _content_stems(_words_of(conceded)), bool(_POINTS_BACK.search(conceded))
+    return _content_stems(_words_of(conceded)), bool(_BACK_REFERENCE.search(conceded))
 
 
 def _dropped_negation(claim: str, quote: str) -> list[str]:
@@ -487,10 +487,9 @@ def _dropped_negation(claim: str, quote: str) -> list[str]:
     denies (two shared content words) and no clause that restates it has a negative word. A claim's ", not Y"
     that names one of the denied words keeps the denial as a contrast ("geared towards managers, not developers"
     for "geared not towards monetizing the developer, but towards the managers")."""
-    claim_clauses = [
-        (_content_stems(_words_of(c)), _negative(c)) for c in _clauses(claim)
-    ]
-    contrasts = [_content_stems(_words_of(c)) for c in _clauses(claim) if _CONTRAST.match(c)]
+    clauses = _clauses(claim)
+    claim_clauses = [(_content_stems(_words_of(c)), _negative(c)) for c in clauses]
+    contrasts = [_content_stems(_words_of(c)) for c in clauses if _CONTRAST.match(c)]
     concessions = [found for found in map(_conceded_denial, _sentences(claim)) if found]
     for clause, denied in _denials(quote, _STRICT_NEGATION):
         if any(denied & stems for stems in contrasts):
@@ -797,9 +796,12 @@ _REPORTED = re.compile(r"\b(?:some(?: people| folks| of them)?|people|others|cri
                        r"(?:say(?:ing|s)?|think(?:ing|s)?|argu(?:e|es|ing)|claim(?:ing|s)?|believ(?:e|es|ing))\b|"
                        r"\bI don'?t know (?:if|whether) I (?:believe|buy|agree)|\bI'?m not sure (?:if|whether|I)\b",
                        re.IGNORECASE)
-_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|perhaps|possibly|argu\w*|say|says|said|"
-                           r"think\w*|assum\w*|claim\w*|believ\w*|debat\w*|view|suggest\w*|unclear|uncertain)\b",
-                           re.IGNORECASE)
+# A claim that keeps some doubt: who holds the view ("some", "critics", "argue") or how sure it is ("may", "if",
+# "for example"). Both the reported-view rule and the hedge rule below accept it.
+_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|can|perhaps|possibly|probably|likely|"
+                           r"unlikely|potential\w*|sometimes|if|whether|would|risks?|imagin\w*|hypothetic\w*|"
+                           r"examples?|instance|suppose|argu\w*|say|says|said|think\w*|assum\w*|claim\w*|believ\w*|"
+                           r"debat\w*|view|suggest\w*|unclear|uncertain)\b", re.IGNORECASE)
 REPORTED_SHARED = 3
 
 
@@ -825,11 +827,8 @@ def _reported_as_fact(claim: str, evidence: str) -> list[str]:
 # "probably" before a verb's -ed or -es form: "probably created more stock market value than ...".)
 _HEDGED_VERB = re.compile(r"\b(?:(?:might|may|could)\s+(?:not\s+)?(?:have\s+(?:been\s+)?)?(?:be\s+(?=[a-z]+ing\b))?|"
                           r"(?:probably|possibly|perhaps|maybe)\s+(?=[a-z]+(?:ed|es)\b))([a-z]+)", re.IGNORECASE)
-_CLAIM_HEDGE = re.compile(r"\b(?:may|might|could|can|perhaps|possibly|probably|likely|unlikely|potential\w*|sometimes|"
-                          r"if|whether|would|risks?|imagin\w*|hypothetic\w*|examples?|instance|suppose|say)\b",
-                          re.IGNORECASE)
-# Verbs too common to say what was hedged ("maybe there are ...", "it might help ...").
-_LIGHT_VERBS = frozenset("be is are was were been have has had do does get go say want need like think see try use "
+# Words too common to say what was hedged ("maybe there are ...", "it might help ...").
+_TOO_COMMON = frozenset("be is are was were been have has had do does get go say want need like think see try use "
                          "make take help work just also even still actually really a an the that this it there some "
                          "more not".split())
 HEDGE_DROPPED = "the passage hedges"
@@ -838,9 +837,9 @@ HEDGE_DROPPED = "the passage hedges"
 def _hedge_dropped(claim: str, evidence: str) -> list[str]:
     hedged = [(found.group(0), _content_stems([found.group(1)]), _content_stems(_words_of(clause)))
               for clause in _clauses(evidence) for found in _HEDGED_VERB.finditer(clause)
-              if found.group(1).lower() not in _LIGHT_VERBS]
+              if found.group(1).lower() not in _TOO_COMMON]
     for sentence in _sentences(claim):
-        if _CLAIM_HEDGE.search(sentence):
+        if _HEDGED_CLAIM.search(sentence):
             continue
         stems = _content_stems(_words_of(sentence))
         for words, verb, about in hedged:

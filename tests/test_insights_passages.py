@@ -36,6 +36,7 @@ from podsight.insights.select import (
     sets_up_a_question,
     signal_table,
     with_antecedent,
+    with_ending,
 )
 from podsight.llm.openai_compat import OpenAICompatible, RetryPolicy
 from podsight.records import Segment
@@ -136,6 +137,24 @@ def test_a_passage_opening_on_they_is_read_with_the_sentence_that_says_who_they_
     assert unchanged(Segment(0, 10, "So what do autonomous forklifts get wrong?", GUEST)), "nor a question"
     standalone = Passage(1, 1, GUEST, pointing.replace("They need", "Forklifts need", 1), 10, 30)
     assert with_antecedent(standalone, pieces, [False, False]) == standalone, "a passage that names its subject"
+
+
+def test_a_passage_that_stops_mid_sentence_is_read_with_the_piece_that_ends_it():
+    """Cut off at "... merely doing this as a", the model ends the sentence itself: it reads the next piece as well,
+    when the same speaker (or, without labels, anyone) goes on."""
+    cut = "Most forklift makers publish no safety figures, and it is unclear whether they hide them or are merely using the gap as a"
+    rest = "way to charge more for the certified models, which cost twice as much."
+    pieces = [Segment(0, 10, cut, GUEST), Segment(10, 20, rest, GUEST)]
+    passage = Passage(0, 0, GUEST, cut, 0, 10, salience=0.4)
+    grown = with_ending(passage, pieces, [False, False])
+    assert (grown.first, grown.last, grown.end_s) == (0, 1, 20) and grown.text.endswith("twice as much.")
+    assert grown.salience == 0.4, "salience is the chosen passage's own"
+    assert with_ending(passage, [pieces[0], Segment(10, 20, rest, HOST)], [False, False]) == passage, "another speaker"
+    assert with_ending(passage, pieces, [False, True]) == passage, "nor an ad read"
+    whole = Passage(0, 0, GUEST, "Forklift makers publish no safety figures.", 0, 10)
+    assert with_ending(whole, [Segment(0, 10, whole.text, GUEST), pieces[1]], [False, False]) == whole, "a whole sentence"
+    unlabelled = Passage(0, 0, None, cut, 0, 10)
+    assert with_ending(unlabelled, [Segment(0, 10, cut, None), Segment(10, 20, rest, None)], [False, False]).last == 1
 
 
 def test_the_host_is_the_one_who_asks():

@@ -32,7 +32,7 @@ from podsight.insights.faithful import (faithfulness_problems, is_generic_why, s
 from podsight.insights.ground import QuoteFinder, normalise
 from podsight.insights.prompts import Kind
 from podsight.insights.select import (RESERVE, Echo, Embed, Passage, budget, candidate_passages, choose_passages,
-                                     with_antecedent)
+                                     ends_sentence, with_antecedent, with_ending)
 from podsight.insights.sponsor import skip_mask
 from podsight.llm.base import LLM, Usage
 from podsight.records import ExtractionReport, Insight, Segment
@@ -123,7 +123,8 @@ def extract_passages(
         wanted = 0
     else:
         wanted = budget(pieces[-1].end - pieces[0].start) if limit is None else limit
-    chosen = [with_antecedent(p, pieces, skip) for p in choose_passages(pieces, skip, embed, RESERVE * wanted, echo)]
+    chosen = [with_ending(with_antecedent(p, pieces, skip), pieces, skip)
+              for p in choose_passages(pieces, skip, embed, RESERVE * wanted, echo)]
     finder = QuoteFinder(pieces, skip)
     known = tuple(speakers_hint) + tuple(dict.fromkeys(p.speaker for p in pieces if p.speaker))
     tally = _Tally()
@@ -396,10 +397,10 @@ def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, las
     def words(a: int, b: int) -> int:
         return sum(len(pieces[i].text.split()) for i in range(a, b + 1))
 
-    while first > passage.first and not _ends_sentence(pieces[first - 1]) and \
+    while first > passage.first and not ends_sentence(pieces[first - 1]) and \
             words(first - 1, last) <= QUOTE_SENTENCE_WORDS:
         first -= 1
-    while last < passage.last and not _ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
+    while last < passage.last and not ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
         last += 1
     return first, last
 
@@ -407,13 +408,9 @@ def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, las
 def _without_stray_start(pieces: Sequence[Segment], first: int, last: int) -> tuple[int, int]:
     """The quote without a leading piece that is the end of someone else's sentence ("is that over." where
     speech-to-text gave the host's last words to the guest): it starts in lower case and ends a sentence."""
-    while first < last and pieces[first].text.lstrip()[:1].islower() and _ends_sentence(pieces[first]):
+    while first < last and pieces[first].text.lstrip()[:1].islower() and ends_sentence(pieces[first]):
         first += 1
     return first, last
-
-
-def _ends_sentence(piece: Segment) -> bool:
-    return piece.text.rstrip().endswith((".", "?", "!", '"', "”", "。", "？", "！"))
 
 
 _STOP = frozenset("""a an the and or but if of to in on at for with by from as is are was were be been being it its

@@ -159,6 +159,24 @@ def with_antecedent(passage: Passage, pieces: Sequence[Segment], skip: Sequence[
     return _with_salience(_passage(pieces, before, passage.last), passage.salience)
 
 
+def with_ending(passage: Passage, pieces: Sequence[Segment], skip: Sequence[bool]) -> Passage:
+    """`passage` grown on by one piece when it stops mid-sentence and the next piece is the same speaker's (or,
+    without speaker labels, anyone's: a sentence that goes on is still the speaker's), so that the model reads how
+    the sentence ends. Cut off at "... or if these developers are merely doing this as a", the 1.5B model ended it
+    itself ("... as a way to avoid criticism", where the speaker said "as a means of kind of juicing their model
+    performance"). Salience stays the passage's own."""
+    after = passage.last + 1
+    if ends_sentence(pieces[passage.last]) or after >= len(pieces) or skip[after]:
+        return passage
+    if pieces[after].speaker != passage.speaker:
+        return passage
+    return _with_salience(_passage(pieces, passage.first, after), passage.salience)
+
+
+def ends_sentence(piece: Segment) -> bool:
+    return piece.text.rstrip().endswith((".", "?", "!", '"', "”", "。", "？", "！"))
+
+
 def host_of(pieces: Sequence[Segment]) -> str | None:
     """The host: the speaker who asks questions at the highest rate for the words they speak (the first voice
     may be a cold open's guest, and a guest who talks at length asks many rhetorical questions: Seth Godin asked

@@ -65,8 +65,9 @@ _EXAMPLE_PASSAGE = (
     "centimetres lost a third as many colonies as the ones we wrapped in insulation.")
 # The example's own subject: a claim that names it when its passage does not has mixed the example in (a dev-set
 # claim opened "Beehives can perform better than humans ..." for a passage about the architecture of the mind).
-_EXAMPLE_TOPIC = frozenset("bee bees beehive beehives hive hives colony colonies moisture condenses insulation beekeeping "
-                           "beekeeper beekeepers".split())  # ("industrial giants can build large-scale beekeeping facilities")
+# ("Industrial giants can build large-scale beekeeping facilities" came of a passage about training costs.)
+_EXAMPLE_TOPIC = frozenset("bee bees beehive beehives hive hives colony colonies moisture condenses insulation "
+                           "beekeeping beekeeper beekeepers".split())
 _EXAMPLE_ANSWER = (
     '{"claim": "Beehives rarely die of cold in winter but of moisture: the bees\' breath condenses on the lid and '
     'drips onto the colony. Tilting hives forward lost a third as many colonies as wrapping them in insulation.", '

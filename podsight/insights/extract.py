@@ -81,7 +81,6 @@ _PRODUCT_PITCH = re.compile(
 # ... unless the sentence turns on it ("Mechanical Turk is a service that humans hire for simple tasks, but bots do
 # them faster, defeating the purpose"): the point is what follows the "but" (a dev-set reference's idea).
 _TURNS = re.compile(r"[,;]\s*(?:but|yet|however)\b(?!\s+also\b)", re.IGNORECASE)
-_FIRST_SENTENCE = re.compile(r".*?(?:[.!?](?=\s|$)|$)", re.DOTALL)
 _META = re.compile(
     r"^(the )?(speaker|host|guest|interviewee|podcast|episode)s?\b|^in this (episode|podcast)", re.IGNORECASE
 )
@@ -120,7 +119,7 @@ def claim_problem(claim: str, quote: str, finder: QuoteFinder, *, copy_ok: bool 
         return f"claim is small talk: '{_short(claim)}'"
     if looks_like_biography(claim):
         return f"claim is biography: '{_short(claim)}'"
-    if _PRODUCT_PITCH.match(claim.strip()) and not _TURNS.search(_FIRST_SENTENCE.match(claim.strip()).group(0)):
+    if _PRODUCT_PITCH.match(claim.strip()) and not _TURNS.search(_first_sentence(claim)):
         return f"claim describes a product, not an idea: '{_short(claim)}'"
     if copy_ok:
         return None

@@ -606,3 +606,16 @@ def test_the_quote_leaves_out_the_end_of_someone_elses_sentence():
     report = extract_passages(segments, ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"}), limit=1)
     [insight] = report.insights
     assert insight.quote.startswith("Pricing power is the ability"), insight.quote
+
+
+def test_a_quote_that_stops_on_the_speakers_own_question_goes_on_to_the_answer():
+    question = ("So the question every farm team asks me is this one: when, exactly, should a team stop labelling "
+                "crop samples by hand?")
+    answer = ("Once a whole afternoon of fresh ones shows you no failure you had not already seen, because at that "
+              "point every extra hour buys you almost nothing, and the same hour spent fixing the two or three "
+              "failures you already know about will move the harvest numbers far more than another week of it.")
+    segments = [Segment(0, 40, f"{question} {answer}", GUEST)]
+    claim = "A team can stop labelling crop samples by hand once new kinds of failure stop turning up."
+    report = extract_passages(segments, ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"}), limit=1)
+    [insight] = report.insights
+    assert insight.quote == f"{question} {answer}", insight.quote

@@ -242,7 +242,8 @@ def _without_trailing_clause(claim: str) -> str | None:
 def _checked(claim: str, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
              known: Sequence[str]) -> tuple[int, int, list[str]]:
     """The claim's quote (first and last piece) and its problems."""
-    first, last = _without_stray_start(pieces, *whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage)))
+    first, last = whole_sentences(pieces, passage, *quote_pieces(claim, pieces, passage))
+    first, last = _without_stray_start(pieces, *_with_answer(pieces, passage, first, last))
     return first, last, _problems(claim, passage, _quote(pieces, first, last), finder, known)
 
 
@@ -403,6 +404,17 @@ def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, las
         first -= 1
     while last < passage.last and not ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
         last += 1
+    return first, last
+
+
+def _with_answer(pieces: Sequence[Segment], passage: Passage, first: int, last: int) -> tuple[int, int]:
+    """A quote that stops on the speaker's own question goes on to the answer, which is what carries the idea:
+    a dev-set quote ended "... when do you stop?", and the next sentence, "It's when you are theoretically
+    saturating ...", held the idea (up to QUOTE_SENTENCE_WORDS words)."""
+    if pieces[last].text.rstrip().endswith("?") and last < passage.last:
+        grown = whole_sentences(pieces, passage, last + 1, last + 1)[1]
+        if sum(len(pieces[i].text.split()) for i in range(first, grown + 1)) <= QUOTE_SENTENCE_WORDS:
+            return first, grown
     return first, last
 
 

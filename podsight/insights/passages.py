@@ -189,7 +189,7 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     """Keep the claim when it stands alone and is faithful to its passage, or is once cut shorter
     (`_shorter_claims`); else record why not."""
     claim = _without_stray_closer(" ".join(answer.claim.split()))
-    claim = _without_lead_in(_without_fillers(_without_meta_opening(claim)), passage.text)
+    claim = _without_lead_in(_without_fillers(_without_meta_opening(_without_label(claim, known))), passage.text)
     if speaker_as_subject(claim):
         claim = strip_attribution(claim)
     first, last, problems = _checked(claim, passage, pieces, finder, known)
@@ -305,6 +305,19 @@ def _without_fillers(claim: str) -> str:
 
 
 LEAD_IN_WORDS = 5  # a passage opening this short answers the host ("Partly.", "More than people think.")
+
+
+def _without_label(claim: str, known: Sequence[str]) -> str:
+    """ "Alexandre Défossez: There is a lot of competition ..." -> "There is a lot of competition ...": the
+    model sometimes opens with the speaker's label, as the passage is shown to it (twice in one corpus episode);
+    what follows is checked like any claim."""
+    names = [re.escape(name) for name in sorted(known, key=len, reverse=True) if name]
+    labels = names + [r"speaker \d+", "guest", "host"]
+    found = re.match(rf"(?:{'|'.join(labels)})\s*:\s+(?=\S)", claim, re.IGNORECASE)
+    if not found:
+        return claim
+    rest = claim[found.end():]
+    return rest[0].upper() + rest[1:]
 
 
 def _without_lead_in(claim: str, passage: str) -> str:

@@ -187,6 +187,8 @@ def test_an_unreachable_model_propagates():
          "running on a clock that says it's four in the morning.", "claim copies the transcript"),
         ("He says an afternoon coffee is still half active at nine in the evening.", "claim starts with a pronoun"),
         ("Luis Ortega is a professor of neuroscience and the author of a bestselling book.", "claim is biography"),
+        ("Luis Ortega, who runs the sleep lab, was a great guy to work with and always answered the phone.",
+         "claim is biography"),  # praise of a person
         ("The guest explains how caffeine affects the brain in the evening.", "claim describes the conversation"),
         ("Caffeine lingers.", "claim has 2 words"),
     ],

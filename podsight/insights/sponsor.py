@@ -70,7 +70,10 @@ _BIO = re.compile(
     r"host|journalist|former|best-?selling|award-winning|senior|chief)\b|"
     r"\bauthor of\b|\bfounder of\b|\bprofessor (?:of|at)\b|\b(?:his|her|their) (?:new |latest )?book\b|"
     r"\bhas been featured\b|\bgraduated from\b|\bpreviously (?:served|worked)\b|"
-    r"\byou can find (?:him|her|them)\b",
+    r"\byou can find (?:him|her|them)\b|"
+    # praise of a person ("Charles Meyers, CEO of Equinix, was a great guy", read in a corpus episode's top five)
+    r"\b(?:is|was) (?:such |just |really |truly )?an? (?:really |truly )?(?:great|nice|wonderful|amazing|lovely|"
+    r"fantastic|brilliant) (?:guy|person|man|woman|human|human being|boss|friend)\b",
     re.IGNORECASE,
 )
 _AD_BLOCK_SECONDS = 120.0  # the longest gap between two ad hits that is still one ad block

@@ -412,6 +412,8 @@ def test_a_quote_starts_and_ends_on_sentence_boundaries():
     ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. Tomasz Lindqvist "
      "suggests that firms can do this by fixing the hand-offs first.",  # the idea, then who said it
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
+    ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. Hand-offs, mostly.",
+     "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),  # a stub sentence
     ("Tomasz Lindqvist: Warehouse robots rarely pay off because time is lost in hand-offs between shifts.",
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),  # the speaker's label
     ("Most warehouses lose time in the hand-offs between shifts, not on the picking floor, so a robot that "

@@ -208,6 +208,7 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     ))
 
 
+STUB_WORDS = 3  # a later sentence this short says nothing on its own ("Smaller models.")
 MIN_LEADING_WORDS = 8  # a claim's leading sentences kept alone must say something ("Systems fail." does not)
 
 
@@ -334,13 +335,15 @@ def _without_lead_in(claim: str, passage: str) -> str:
 
 
 def _without_meta_opening(claim: str) -> str:
-    """The claim without an opening about the passage, and without trailing sentences about the
-    conversation or generic "this highlights the importance of" filler."""
+    """The claim without an opening about the passage, and without later sentences about the conversation,
+    generic "this highlights the importance of" filler, or a stub of STUB_WORDS words or fewer (a corpus
+    episode's first insight ended "... so it's more private. Smaller models.")."""
     rest = _META_OPENING.sub("", claim, count=1)
     rest = _MAIN_IDEA_OPENING.sub("", rest, count=1)
     claim = rest[0].upper() + rest[1:] if rest != claim and rest else claim
     sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", claim)
-    kept = sentences[:1] + [s for s in sentences[1:] if not _META_SENTENCE.match(s) and not is_generic_why(s)]
+    kept = sentences[:1] + [s for s in sentences[1:] if not _META_SENTENCE.match(s) and not is_generic_why(s)
+                            and len(s.split()) > STUB_WORDS]
     if len(kept) > 1 and not kept[-1].rstrip().endswith((".", "!", "?")):
         kept = kept[:-1]  # the answer was cut off mid-sentence: keep what was finished
     return " ".join(kept)

@@ -414,6 +414,10 @@ def test_a_quote_starts_and_ends_on_sentence_boundaries():
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),
     ("Warehouse robots rarely pay off because time is lost in hand-offs between shifts. Hand-offs, mostly.",
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),  # a stub sentence
+    ("It's hard to make warehouse robots pay off while pallets wait for hours in the hand-offs between shifts.",
+     "It's hard to make warehouse robots pay off while pallets wait for hours in the hand-offs between shifts."),
+    ("It's designed to pick twice as fast, but pallets still wait for hours in the hand-offs between shifts.",
+     None),  # "it" is the robot, which the reader never met
     ("Tomasz Lindqvist: Warehouse robots rarely pay off because time is lost in hand-offs between shifts.",
      "Warehouse robots rarely pay off because time is lost in hand-offs between shifts."),  # the speaker's label
     ("Most warehouses lose time in the hand-offs between shifts, not on the picking floor, so a robot that "

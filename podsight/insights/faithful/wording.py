@@ -1,0 +1,188 @@
+"""Rules on what a claim adds in its wording: quotation marks, a reason, a change over time, a concession,
+a reported or hedged view stated as fact; and cutting an invented reason or concession off."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from podsight.insights.faithful.words import (
+    _SHARED_FOR_SAME_CONTENT,
+    _clauses,
+    _content_stems,
+    _normalise,
+    _sentences,
+    _words_of,
+)
+from podsight.insights.ground import normalise as comparable
+
+# Words the claim puts in quotation marks are the speaker's own: they must stand in the passage (a dev-set claim
+# quoted "can't agree on taste" where the speaker asked "can we agree that I'm not trying to match your taste").
+# A single-quoted phrase must start after a space or an opening bracket, so an apostrophe ("the company's") is none.
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]|(?:(?<=\s)|(?<=^)|(?<=[(\[]))['‘]((?:[^'‘’]|['’](?=[a-z])){3,}?)['’]"
+                     r"(?=[\s.,;:!?)]|$)")
+QUOTED_MATCH = 85  # rapidfuzz partial ratio: a quote may drop a spoken word ("just type [in] what you want": 87)
+
+
+def _misquoted(claim: str, evidence: str) -> list[str]:
+    said = comparable(evidence)
+    for found in _QUOTED.finditer(claim):
+        quoted = found.group(1) or found.group(2)  # double quotation marks, or single ones
+        words = comparable(quoted)
+        if len(words.split()) >= 2 and fuzz.partial_ratio(words, said) < QUOTED_MATCH:
+            return [f'the claim quotes "{quoted}", which the passage does not say']
+    return []
+
+
+# A reason in the claim ("... because ...", "due to ...", "which led to ...") needs some causal wording in the
+# passage: the small model likes to explain, and an invented cause reads as the speaker's.
+_CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|leads? to|led to|"
+                          r"causes?|caused|thanks to|so that)\b", re.IGNORECASE)
+# ("so" only inside a sentence: "..., so half of it is still in you" gives a consequence; an opening "So" is filler.)
+_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|"
+                            r"which is why|therefore|thus|hence|reasons?|results? in|resulted|leads? to|led to|"
+                            r"thanks to|means that|in order to|as a result)\b", re.IGNORECASE)
+
+
+# A change over time in the claim ("no longer as common as it was", "used to") needs the passage to speak of a
+# change to the same thing: "pricing power was never as common as it looked" is no decline.
+# ("can be used to get masks" and "got used to it" are no change: "used to" after a form of "be" or "get" is left.)
+_CLAIM_CHANGE = re.compile(r"\b(?:no longer|any ?more|(?<!\bbe )(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )"
+                           r"(?<!\bbeen )(?<!\bbeing )(?<!\bget )(?<!\bgot )used to|than (?:it|they) (?:was|were|used to)|"
+                           r"(?:was|were) once|in the past)\b", re.IGNORECASE)
+_PASSAGE_CHANGE = re.compile(r"\b(?:no longer|any ?more|used to|once|in the past|these days|nowadays|now|today|"
+                             r"(?:has|have|had) (?:become|changed|shifted|gone|grown|fallen|dropped|risen)|"
+                             r"changed?|shift(?:ed)?|declin\w*|fell|fallen|drop(?:ped)?|rose|risen|grew|grown|"
+                             r"shr[ua]nk|(?:years|decades|months) ago|since)\b", re.IGNORECASE)
+
+
+def _invented_change(claim: str, evidence: str) -> list[str]:
+    changes = [_content_stems(_words_of(clause)) for clause in _clauses(evidence) if _PASSAGE_CHANGE.search(clause)]
+    for clause in _clauses(claim):
+        found = _CLAIM_CHANGE.search(clause)
+        if not found:
+            continue
+        about = _content_stems(_words_of(clause))
+        if not any(len(about & stems) >= _SHARED_FOR_SAME_CONTENT for stems in changes):
+            return [f'the claim says "{found.group(0)}" but the passage tells of no change to it']
+    return []
+
+
+ADDED_REASON = "the claim gives a reason"
+MIN_CLAUSE_WORDS = 6  # what is left of a claim once its invented reason is cut must still say something
+
+
+def _added_reason(claim: str, evidence: str) -> list[str]:
+    found = _CLAIM_CAUSE.search(claim)
+    if found and not _PASSAGE_CAUSE.search(evidence):
+        return [f'{ADDED_REASON} ("{found.group(0)}") but the passage states no cause']
+    return []
+
+
+# A concession in the claim ("..., even if you can't do it every year") needs one in the passage: the small model
+# adds "even if" clauses nobody said (a read of 40 kept claims found that one where the speaker said "one useful
+# thing a week", and "even if they have technical skills" out of nothing).
+_CLAIM_CONCESSION = re.compile(r"\b(?:even if|even though|even when|despite|in spite of|although|regardless of)\b",
+                               re.IGNORECASE)
+_PASSAGE_CONCESSION = re.compile(r"\b(?:even if|even though|even when|even so|despite|in spite|although|though|"
+                                 r"regardless|whether or not|nevertheless|nonetheless|anyway)\b", re.IGNORECASE)
+ADDED_CONCESSION = "the claim concedes"
+
+
+def _added_concession(claim: str, evidence: str) -> list[str]:
+    found = _CLAIM_CONCESSION.search(claim)
+    if found and not _PASSAGE_CONCESSION.search(evidence):
+        return [f'{ADDED_CONCESSION} ("{found.group(0)}") but the passage concedes nothing']
+    return []
+
+
+# A view the speaker reports or doubts ("some people are saying - and I don't know if I believe it - that English
+# is the new programming language") is not theirs to assert: a claim that states it flatly, with no "some say",
+# "may" or "argue", turns reported speech into the speaker's opinion (a read of 40 kept claims found one). Only
+# the passage's sentences with such a marker count, and the claim must share REPORTED_SHARED content words with one.
+_REPORTED = re.compile(r"\b(?:some(?: people| folks| of them)?|people|others|critics|skeptics) (?:are )?"
+                       r"(?:say(?:ing|s)?|think(?:ing|s)?|argu(?:e|es|ing)|claim(?:ing|s)?|believ(?:e|es|ing))\b|"
+                       r"\bI don'?t know (?:if|whether) I (?:believe|buy|agree)|\bI'?m not sure (?:if|whether|I)\b",
+                       re.IGNORECASE)
+_HEDGED_CLAIM = re.compile(r"\b(?:some|many|others|critics|may|might|could|perhaps|possibly|argu\w*|say|says|said|"
+                           r"think\w*|assum\w*|claim\w*|believ\w*|debat\w*|view|suggest\w*|unclear|uncertain)\b",
+                           re.IGNORECASE)
+REPORTED_SHARED = 3
+
+
+def _reported_as_fact(claim: str, evidence: str) -> list[str]:
+    if _HEDGED_CLAIM.search(claim):
+        return []
+    said = _content_stems(_words_of(_normalise(claim)))
+    for sentence in re.split(r"(?<=[.!?])\s+", evidence):
+        marker = _REPORTED.search(sentence)
+        if not marker:
+            continue
+        view = _REPORTED.sub(" ", sentence)  # "some people are saying" is not what the view is about
+        if len(said & _content_stems(_words_of(_normalise(view)))) >= REPORTED_SHARED:
+            return [f'the passage reports or doubts this view ("{marker.group(0)}") but the claim states it as fact']
+    return []
+
+
+# A verb the speaker hedged may not be stated flatly: "the MT might have hallucinated and said 500 cents", a made-up
+# example, became "The MT hallucinated and said ... 500 cents", an event; "the objective function might be passing
+# unit tests" (one example of several) became "The objective function is to pass unit tests". A claim sentence that
+# uses the hedged verb, about the same thing, needs a hedge of its own ("may", "can", "if", "for example").
+# (A modal, then the verb: "might have hallucinated", "might be passing"; "could be risky" hedges an adjective. Or
+# "probably" before a verb's -ed or -es form: "probably created more stock market value than ...".)
+_HEDGED_VERB = re.compile(r"\b(?:(?:might|may|could)\s+(?:not\s+)?(?:have\s+(?:been\s+)?)?(?:be\s+(?=[a-z]+ing\b))?|"
+                          r"(?:probably|possibly|perhaps|maybe)\s+(?=[a-z]+(?:ed|es)\b))([a-z]+)", re.IGNORECASE)
+# How sure a claim is ("may", "if", "for example"). Not `_HEDGED_CLAIM`, which also accepts who holds a view:
+# "said" attributes, it does not hedge ("The MT hallucinated and said 500 cents" passed with it).
+_CLAIM_HEDGE = re.compile(r"\b(?:may|might|could|can|perhaps|possibly|probably|likely|unlikely|potential\w*|sometimes|"
+                          r"if|whether|would|risks?|imagin\w*|hypothetic\w*|examples?|instance|suppose|say)\b",
+                          re.IGNORECASE)
+# Words too common to say what was hedged ("maybe there are ...", "it might help ...").
+_TOO_COMMON = frozenset("be is are was were been have has had do does get go say want need like think see try use "
+                         "make take help work just also even still actually really a an the that this it there some "
+                         "more not".split())
+HEDGE_DROPPED = "the passage hedges"
+
+
+def _hedge_dropped(claim: str, evidence: str) -> list[str]:
+    hedged = [(found.group(0), _content_stems([found.group(1)]), _content_stems(_words_of(clause)))
+              for clause in _clauses(evidence) for found in _HEDGED_VERB.finditer(clause)
+              if found.group(1).lower() not in _TOO_COMMON]
+    for sentence in _sentences(claim):
+        if _CLAIM_HEDGE.search(sentence):
+            continue
+        stems = _content_stems(_words_of(sentence))
+        for words, verb, about in hedged:
+            if verb and verb <= stems and len(stems & about) >= _SHARED_FOR_SAME_CONTENT:
+                return [f'{HEDGE_DROPPED} "{words}" but the claim states it flatly']
+    return []
+
+
+# The invented clauses a claim may be cut before (`without_added_clause`), by the problem that names them.
+_CUTTABLE = {ADDED_REASON: _CLAIM_CAUSE, ADDED_CONCESSION: _CLAIM_CONCESSION}
+
+
+def without_added_clause(claim: str, problem: str) -> str | None:
+    """The claim with the reason or concession it invented cut off, up to the end of that sentence ("Models do
+    poorly in real environments due to their lack of experience." -> "Models do poorly in real environments."),
+    when `problem` names one (ADDED_REASON, ADDED_CONCESSION) and what is left of the sentence is a clause of
+    MIN_CLAUSE_WORDS words or more; else None. Cutting only removes words, so what is left says nothing the claim
+    did not; the caller checks it again like any claim."""
+    pattern = next((pattern for prefix, pattern in _CUTTABLE.items() if problem.startswith(prefix)), None)
+    found = pattern.search(claim) if pattern else None
+    if not found:
+        return None
+    previous_end = claim.rfind(". ", 0, found.start())
+    sentence_start = previous_end + 2 if previous_end >= 0 else 0
+    head = claim[sentence_start:found.start()].rstrip(" ,;:-–—")
+    if len(head.split()) < MIN_CLAUSE_WORDS or head.split()[-1].lower() in _DANGLING_ENDS:
+        return None
+    end = re.search(r"[.!?](?:\s|$)", claim[found.end():])
+    rest = claim[found.end() + end.end():].strip() if end else ""
+    return " ".join(part for part in (claim[:sentence_start].strip(), head + ".", rest) if part)
+
+
+# A clause cannot end on these ("Prices fell, which" ... "as", "and"): what precedes the reason is not whole.
+_DANGLING_ENDS = frozenset("a an the and or but which that who as of to in on at for with by is are was were be "
+                           "often also can will would may might".split())

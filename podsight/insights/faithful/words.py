@@ -1,0 +1,103 @@
+"""Words, clauses and sentences as the faithfulness rules read them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
+_TOKEN = re.compile(r"\$?\d+(?:,\d{3})*(?:\.\d+)?[A-Za-z%]*|[^\W\d_][\w']*|[%,.;:!?()]|-|–|—")
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each even ever every few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its itself
+    just kind like many may me might more most much must my myself no nor not now of off on once only or
+    other our ours out over own really same she should so some such than that the their them then there
+    these they this those through thing things to too under until up very was way we well were what when
+    where which while who whom why will with would yeah you your yours get gets got go going goes make
+    makes made say says said one lot lots actually basically sort quite whether yet still already
+    cause 'cause before after""".split()
+)
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, numbers and dashes, in order, case kept."""
+    return _TOKEN.findall(_normalise(text))
+
+
+def _stem(word: str) -> str:
+    """A crude stem so that 'ideas'/'idea', 'falling'/'falls' compare equal; never shown to anyone."""
+    w = word.lower().removesuffix("'s").rstrip("'")
+    for suffix, keep in (("ies", 3), ("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep - 1 and not w.endswith("ss"):
+            return w[: -len(suffix)]
+    return w
+
+
+def _bare(word: str) -> str:
+    """Lower case without a possessive or contraction tail: "that's" -> "that", "they've" -> "they"."""
+    return re.sub(r"'(?:s|ve|re|ll|d|m)$", "", word.lower()).strip("'")
+
+
+def _is_content(word: str) -> bool:
+    bare = _bare(word)
+    return len(bare) > 2 and bare[0].isalpha() and bare not in _STOPWORDS and not _NEGATION.fullmatch(word)
+
+
+def _content_stems(words: Iterable[str]) -> set[str]:
+    return {_stem(_bare(w)) for w in words if _is_content(w)}
+
+
+def _word_forms(word: str) -> set[str]:
+    """Forms a word may take in the passage: possessive and plural 's' tolerated both ways."""
+    w = word.lower().removesuffix("'s").rstrip("'")
+    forms = {w, w + "s", w + "es"}
+    if w.endswith("s"):
+        forms.add(w[:-1])
+    if w.endswith("es"):
+        forms.add(w[:-2])
+    return forms
+
+
+def _passage_words(passage: str) -> set[str]:
+    """Lower-cased passage words, hyphenated words split, and adjacent pairs joined ('Open AI' ~ 'OpenAI')."""
+    parts = [p for t in _tokens(passage) for p in re.split(r"-", t.lower().removesuffix("'s")) if p]
+    words = {p.strip("'") for p in parts}
+    words.update(a + b for a, b in zip(parts, parts[1:]))
+    return words
+
+
+# A "not" or a word that denies (the negation rules; content words leave it out).
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|rarely|hardly|seldom|"
+    r"fail(?:s|ed|ing)? to|no longer|no one|\w+n't)\b",
+    re.IGNORECASE,
+)
+# Clauses end at punctuation and before conjunctions; "not because X" keeps its "not" with X, "rather than X"
+# its "rather" (the claim's way of saying the passage's "not X"), and
+# "than those who don't" becomes a clause of its own (an elliptical comparison, not a denial).
+_CLAUSE_BREAK = re.compile(
+    r"[.,;:!?()\"“”—–]+|\s-\s|(?<!\bnot)(?<!\brather)\s(?=(?:not\s+)?(?:(?:but|while|whereas|because|although|though|so that|"
+    r"which|than|if|unless|whether|as|yet|even as)\b|so (?:nothing|no|none|the|it|they|we|you|i|he|she|there|that)\b))",
+    re.IGNORECASE,
+)
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+_SHARED_FOR_SAME_CONTENT = 2  # content words two clauses must share to be "about the same thing"
+
+
+def _sentences(text: str) -> list[str]:
+    return _SENTENCE_BREAK.split(_normalise(text))
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE_BREAK.split(_normalise(text)) if c.strip()]
+
+
+def _words_of(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_][\w']*", text)

@@ -188,6 +188,8 @@ def test_generic_why_is_recognised(text, generic):
         ("Chen explains how the data is labelled.", True, None),  # "how ..." is no statement
         ("She notes the cost of pixels is falling.", True, "The cost of pixels is falling."),
         ("Research suggests that sleep helps memory.", False, None),
+        ("Lenny shares his view that most roadmaps are wishes.", True, None),  # a noun phrase follows
+        ("Hugging Face is sharing $10 million worth of GPU compute with small labs.", False, None),  # an act
         ("Most founders say ideas come slowly.", False, None),
         ("Benchmarks are a poor proxy for real work.", False, None),
         # two that-clauses: the second "that" goes with the attribution

@@ -32,13 +32,17 @@ def is_generic_why(text: str) -> bool:
     return any(p.search(text) for p in _GENERIC_WHY)
 
 
+# "Shares" reports speech only when what is shared is said ("Lenny shares his view that ..."): "Hugging Face is
+# sharing $10 million worth of GPU compute" is an act (a corpus episode's claim, dropped as about the speaker).
+_SHARED_SPEECH = (r"(?:that|how|why|what|his|her|their|a story|an anecdote|some|insights?|thoughts?|advice|experiences?|"
+                  r"stories|lessons?|tips?|views?|perspectives?)\b")
 _REPORTING_VERBS = (
     r"says|said|argues|argued|suggests|suggested|believes|believed|explains|explained|notes|noted|thinks|"
     r"thought|claims|claimed|states|stated|feels|felt|observes|observed|points out|pointed out|stresses|"
     r"warns|warned|predicts|predicted|expects|insists|contends|asserts|admits|emphasi[sz]es|highlights|"
-    r"mentions|mentioned|recalls|shares|describes|discusses|recommends|advises|proposes|reflects|adds|"
-    r"is (?:advocating|arguing|suggesting|saying|explaining|emphasi[sz]ing|highlighting|describing|discussing|"
-    r"recommending|talking|sharing|noting|pointing out)|advocates|talks"
+    rf"mentions|mentioned|recalls|(?:shares|is sharing)(?= {_SHARED_SPEECH})|describes|discusses|recommends|advises|"
+    r"proposes|reflects|adds|is (?:advocating|arguing|suggesting|saying|explaining|emphasi[sz]ing|highlighting|"
+    r"describing|discussing|recommending|talking|noting|pointing out)|advocates|talks"
 )
 # Subjects that are the speaker: "Speaker 2", "The guest", "He", or one to three capitalised words.
 # Common non-person subjects ("Research suggests") are excluded by name.

@@ -45,8 +45,9 @@ PIECE_WORDS = 40
 _DANGLING_START = re.compile(
     r"^(he|she|they|we|i|it's|this|that|these|those|his|her|their|our|my|him|them)\b", re.IGNORECASE
 )
-# ... but "it" that only holds the place of a clause to come is no pronoun: "It's hard to build a company to be
-# acquired ...", "It's important to set a baseline before ..." (two claims dropped in corpus episodes' readings).
+# ... but "it" that only holds the place of a clause to come is no pronoun: "It's hard to build companies to
+# be acquired ...", "It's important to establish a baseline or benchmark before ..." (two claims dropped in corpus
+# episodes).
 _PLACEHOLDER_IT = re.compile(
     r"^it(?:'s| is) (?:(?:not|never|often|usually|always|rarely|very|really|much|far|so|too|more|less|even) )*"
     r"(?:a (?:good |bad |big |common )?(?:idea|mistake)|important|essential|crucial|critical|vital|key|necessary|hard|"

@@ -34,8 +34,8 @@ def is_generic_why(text: str) -> bool:
 
 # "Shares" reports speech only when what is shared is said ("Lenny shares his view that ..."): "Hugging Face is
 # sharing $10 million worth of GPU compute" is an act (a corpus episode's claim, dropped as about the speaker).
-_SHARED_SPEECH = (r"(?:that|how|why|what|his|her|their|a story|an anecdote|some|insights?|thoughts?|advice|experiences?|"
-                  r"stories|lessons?|tips?|views?|perspectives?)\b")
+_SHARED_SPEECH = (r"(?:that|how|why|what|his|her|their|a story|an anecdote|some|insights?|thoughts?|advice|"
+                  r"experiences?|stories|lessons?|tips?|views?|perspectives?)\b")
 _REPORTING_VERBS = (
     r"says|said|argues|argued|suggests|suggested|believes|believed|explains|explained|notes|noted|thinks|"
     r"thought|claims|claimed|states|stated|feels|felt|observes|observed|points out|pointed out|stresses|"

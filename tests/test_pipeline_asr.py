@@ -97,5 +97,8 @@ def test_the_sponsor_read_in_a_speech_to_text_transcript_is_marked(settings, sto
         rows = list(session.scalars(select(TranscriptSegment).order_by(TranscriptSegment.idx)))
     ads = [r.text.lower() for r in rows if r.kind == "ad"]
     assert any("brought to you by" in text for text in ads)
-    assert any("off your first year" in text for text in ads)  # the offer closes the same read
+    # The offer closes the same read. Whisper hears "off your first year" on one CPU and "of your first year" on
+    # another (AMD EPYC and Intel Xeon with AVX-512), so the words before "your" are not asserted.
+    assert any("your first year" in text for text in ads)
+    assert not any("your first year" in r.text.lower() for r in rows if r.kind != "ad")
     assert sum(r.kind is None for r in rows) > len(rows) / 2  # the conversation stays

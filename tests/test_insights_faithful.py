@@ -37,6 +37,9 @@ HANDOVER = "The trouble is that drivers are not good at grabbing the wheel quick
 PRICES = "Solar panel prices are dropping fast, and batteries are getting cheaper too."
 
 FAITHFUL = [
+    ("part of a group kept as part", "Many in the urban beekeeping community believe pesticides explain the losses.",
+     "Many people in the urban beekeeping community believe pesticides explain the losses, but the data is thin.",
+     "Many people in the urban beekeeping community believe pesticides explain the losses.", ()),
     ("reordered paraphrase", "Founders rarely invent ideas from nothing; they spend years inside the problem first.", FOUNDERS, FOUNDERS, ()),
     ("30 percent as 30%", "Each engineer commits about 30% more lines of code since the assistant arrived.", LINES, LINES, ()),
     ("two billion dollars as $2 billion", "The company passed $2 billion in revenue with about 140 people.", REVENUE, REVENUE, ()),
@@ -130,6 +133,9 @@ UNFAITHFUL = [
     ("'probably' dropped", "One product manager created more stock market value than any other by refusing a button.",
      "One product manager probably created more stock market value than any other, by refusing to add a button.",
      "One product manager probably created more stock market value than any other, by refusing to add a button.", (), "hedges"),
+    ("part of a group said for all of it", "The urban beekeeping community believes pesticides explain the losses.",
+     "Many people in the urban beekeeping community believe pesticides explain the losses, but the data is thin.",
+     "Many people in the urban beekeeping community believe pesticides explain the losses.", (), "part of"),
     ("'X, not Y' read as denying X", "The four-day week is not linked to the union's pilot, but to the research.",
      "The four-day week came out of a union's pilot, not out of the research. Firms copied it anyway.",
      "The four-day week came out of a union's pilot, not out of the research.", (), "negation"),

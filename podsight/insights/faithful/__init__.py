@@ -57,6 +57,7 @@ from podsight.insights.faithful.wording import (
     _hedge_dropped,
     _invented_change,
     _misquoted,
+    _quantifier_dropped,
     _reported_as_fact,
     without_added_clause,
 )
@@ -88,6 +89,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_added_concession(claim, evidence),
         *_reported_as_fact(claim, evidence),
         *_hedge_dropped(claim, evidence),
+        *_quantifier_dropped(claim, evidence),
         *_invented_change(claim, evidence),
         *_misquoted(claim, evidence),
     ]

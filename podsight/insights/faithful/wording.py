@@ -159,6 +159,30 @@ def _hedge_dropped(claim: str, evidence: str) -> list[str]:
     return []
 
 
+# A part of a group said for the whole: "a lot of people in the AI safety community believe ..." written "AI safety
+# community believes ..." (a partly faithful claim in the tenth read of 40). The claim naming the group needs one of
+# these words just before it.
+_PART_OF_GROUP = re.compile(
+    r"\b(?:some|many|a lot of|lots of|most|a few|several|certain|plenty of)\s+(?:of\s+)?(?:the\s+)?(?:people|folks|"
+    r"members|researchers|experts|voices)\s+(?:in|of|from|within)\s+(?:the\s+)?(?:(?:kind|sort) of\s+)?"
+    r"((?!(?:the|a|an|that|this|these|those|my|our|your|their|his|her)\b)(?:[\w-]+\s+){1,3}?"
+    r"(?:community|field|industry|camp|crowd|world|sector|ecosystem))\b",  # a named group: "the world" is too common
+    re.IGNORECASE)
+_CLAIM_PART = re.compile(r"\b(?:some|many|most|a lot|lots|part|parts|members|people|folks|certain|several|few|"
+                         r"segments?|factions?|others|those)\b", re.IGNORECASE)
+_PART_WINDOW = 4  # words before the group's name in the claim where "some", "many", "members" ... may stand
+QUANTIFIER_DROPPED = "the passage speaks of part of"
+
+
+def _quantifier_dropped(claim: str, evidence: str) -> list[str]:
+    for found in _PART_OF_GROUP.finditer(_normalise(evidence)):
+        group = found.group(1).split()
+        named = re.search(r"\b" + r"\s+".join(map(re.escape, group)) + r"\b", claim, re.IGNORECASE)
+        if named and not _CLAIM_PART.search(" ".join(claim[:named.start()].split()[-_PART_WINDOW:])):
+            return [f'{QUANTIFIER_DROPPED} the {" ".join(group)} ("{found.group(0)}") but the claim of all of it']
+    return []
+
+
 # The invented clauses a claim may be cut before (`without_added_clause`), by the problem that names them.
 _CUTTABLE = {ADDED_REASON: _CLAIM_CAUSE, ADDED_CONCESSION: _CLAIM_CONCESSION}
 

@@ -412,15 +412,18 @@ def quote_pieces(claim: str, pieces: Sequence[Segment], passage: Passage) -> tup
 def whole_sentences(pieces: Sequence[Segment], passage: Passage, first: int, last: int) -> tuple[int, int]:
     """The quote widened to whole sentences within the passage: a long sentence is cut into several pieces,
     and a quote should not start or stop mid-sentence (up to QUOTE_SENTENCE_WORDS words)."""
-    def words(a: int, b: int) -> int:
-        return sum(len(pieces[i].text.split()) for i in range(a, b + 1))
-
     while first > passage.first and not ends_sentence(pieces[first - 1]) and \
-            words(first - 1, last) <= QUOTE_SENTENCE_WORDS:
+            _words(pieces, first - 1, last) <= QUOTE_SENTENCE_WORDS:
         first -= 1
-    while last < passage.last and not ends_sentence(pieces[last]) and words(first, last + 1) <= QUOTE_SENTENCE_WORDS:
+    while last < passage.last and not ends_sentence(pieces[last]) and \
+            _words(pieces, first, last + 1) <= QUOTE_SENTENCE_WORDS:
         last += 1
     return first, last
+
+
+def _words(pieces: Sequence[Segment], first: int, last: int) -> int:
+    """Words in pieces first..last, both included."""
+    return sum(len(pieces[i].text.split()) for i in range(first, last + 1))
 
 
 def _with_answer(pieces: Sequence[Segment], passage: Passage, first: int, last: int) -> tuple[int, int]:
@@ -429,7 +432,7 @@ def _with_answer(pieces: Sequence[Segment], passage: Passage, first: int, last: 
     saturating ...", held the idea (up to QUOTE_SENTENCE_WORDS words)."""
     if pieces[last].text.rstrip().endswith("?") and last < passage.last:
         grown = whole_sentences(pieces, passage, last + 1, last + 1)[1]
-        if sum(len(pieces[i].text.split()) for i in range(first, grown + 1)) <= QUOTE_SENTENCE_WORDS:
+        if _words(pieces, first, grown) <= QUOTE_SENTENCE_WORDS:
             return first, grown
     return first, last
 

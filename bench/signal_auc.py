@@ -24,7 +24,7 @@ from podsight.eval.hits import cue_locator, hits_any
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS
 from podsight.embed import load_embedder
-from podsight.insights.select import WEIGHTS, candidate_passages, embedded, host_of, sets_up_a_question, signal_table
+from podsight.insights.select import WEIGHTS, candidate_passages, embedded, hosts_of, sets_up_a_question, signal_table
 from podsight.insights.sponsor import skip_mask
 
 _PAST = re.compile(r"\b(?:was|were|had|did|went|said|told|got|came|ago|wasn['’]t|weren['’]t|didn['’]t)\b",
@@ -53,9 +53,9 @@ def auc(values: list[float], labels: list[bool]) -> float:
 
 def episode_aucs(episode, embed) -> dict[str, float]:
     pieces = split_long_segments(list(episode.segments), max_words=PIECE_WORDS)
-    host = host_of(pieces)
+    hosts = hosts_of(pieces)
     passages = [p for p in candidate_passages(pieces, skip_mask(pieces)) if not sets_up_a_question(p)]
-    rows = signal_table(passages, host, *embedded(embed, passages))
+    rows = signal_table(passages, hosts, *embedded(embed, passages))
     cues = cue_locator(episode.segments)
     labels = [hits_any(AsInsight.of(p, cues), episode.references) for p in passages]
     aucs = {name: auc([row[name] * np.sign(WEIGHTS[name]) for row in rows], labels) for name in rows[0]

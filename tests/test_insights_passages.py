@@ -31,7 +31,7 @@ from podsight.insights.select import (
     echo_bonus,
     embedded,
     replayed_in_cold_open,
-    host_of,
+    hosts_of,
     score_passages,
     sets_up_a_question,
     signal_table,
@@ -158,7 +158,7 @@ def test_a_passage_that_stops_mid_sentence_is_read_with_the_piece_that_ends_it()
 
 
 def test_the_host_is_the_one_who_asks():
-    assert host_of(transcript()) == HOST
+    assert hosts_of(transcript()) == {HOST}
 
 
 def test_the_host_asks_at_the_highest_rate_and_a_panel_has_none():
@@ -166,17 +166,32 @@ def test_the_host_asks_at_the_highest_rate_and_a_panel_has_none():
                   "does, every single week, in late deliveries and in stock nobody can find when it is needed.")
     interview = [Segment(0, 5, "What goes wrong first?", HOST), Segment(10, 40, rhetorical, GUEST),
                  Segment(50, 55, "And then?", HOST), Segment(60, 90, rhetorical, GUEST)]
-    assert host_of(interview) == HOST, "two short questions for few words outrank four rhetorical ones"
+    assert hosts_of(interview) == {HOST}, "two short questions for few words outrank four rhetorical ones"
     panel = [Segment(0, 40, "So what did you all think of the chapter on hand-offs? " + rhetorical, HOST),
              Segment(50, 60, "I liked it, though the numbers felt old to me.", GUEST),
              Segment(70, 110, "What about the part on pallets? " + rhetorical, HOST)]
-    assert host_of(panel) is None, "the one who asks most also talks most: a panel, with no host to discount"
+    assert hosts_of(panel) == set(), "the one who asks most also talks most: a panel, with no host to discount"
+
+
+def test_a_co_host_who_asks_like_the_host_is_a_host_and_a_second_guest_is_not():
+    answer = ("Most of the delay sits between the dock and the shelf, because nobody owns that hand-off and "
+              "every team assumes another one is measuring it, so it grows quietly every quarter.")
+    musing = answer + " Why would anyone measure it, then?"
+    co_host, second_guest = "Nell Ford", "Ivo Marsh"
+    talk = [Segment(0, 5, "What goes wrong first?", HOST), Segment(10, 40, answer, GUEST),
+            Segment(40, 45, "Is that the dock's fault?", co_host), Segment(45, 75, answer, GUEST),
+            Segment(75, 80, "And then?", HOST), Segment(80, 110, answer, GUEST),
+            Segment(110, 115, "Who sees it first?", co_host), Segment(115, 145, musing, second_guest),
+            Segment(145, 150, "Does anyone fix it?", co_host), Segment(150, 180, musing, second_guest),
+            Segment(180, 210, musing, second_guest), Segment(210, 240, answer, GUEST)]
+    assert hosts_of(talk) == {HOST, co_host}, (
+        "she asks three short questions, as the host does; he asks as many in long answers, as a guest does")
 
 
 def test_the_guests_arguments_outrank_the_hosts_anecdote_and_the_pleasantry():
     segments = transcript()
     passages = candidate_passages(segments, [False] * len(segments))
-    scored = sorted(score_passages(passages, HOST), key=lambda p: -p.salience)
+    scored = sorted(score_passages(passages, frozenset({HOST})), key=lambda p: -p.salience)
     assert {p.speaker for p in scored[:2]} == {GUEST}
     assert "bottleneck" in scored[0].text or "waiting" in scored[0].text
     assert "thank you so much" in scored[-1].text or "forklift" in scored[-1].text
@@ -186,7 +201,7 @@ def test_a_passage_that_states_an_idea_reads_more_like_an_insight_than_small_tal
     """The insight-like signal with the real MiniLM weights: the guest's argued answers sit nearer the
     exemplars of `podsight.insights.exemplars` than the host's childhood memory and the guest's thanks."""
     passages = candidate_passages(transcript(), [False] * len(TURNS))
-    table = signal_table(passages, HOST, *embedded(load_embedder().embed, passages))
+    table = signal_table(passages, frozenset({HOST}), *embedded(load_embedder().embed, passages))
     like = {p.text.split()[0]: row["insight_like"] for p, row in zip(passages, table)}
     assert min(like["Because"], like["Measure"]) > max(like["I"], like["That's"]), like
 

@@ -203,7 +203,7 @@ CO_HOST_UNDER_HOST = 3.0  # ... and at no less than the host's rate divided by t
 
 
 def _co_hosts(questions: Counter, words: Counter, host: str) -> set[str]:
-    """Speakers who ask like a host. Measured on the 288 corpus episodes with a host (Practical AI's two
+    """Speakers who ask like a host. Measured on the 286 corpus episodes with a host (Practical AI's two
     hosts; The Changelog's and Founders Talk's): 145 co-hosts found, 23 missed (still taken for guests, as
     before), and 7 others taken for co-hosts (3 of them host other shows and were on a panel, one is an
     audience member asking questions, three are second guests)."""

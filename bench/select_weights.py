@@ -3,9 +3,10 @@
 `podsight.insights.select` weighs its signals by reasoning, not by fitting. This checks that choice the way the
 dev set allows: leave one episode out. For each episode, a coordinate search (two sweeps over each weight and
 REPLAY_WEIGHT, values from GRID) maximises precision@5 + recall@10 of the chosen passages on the other
-episodes, and the weights it finds choose the held-out episode's passages (`--only NAME`: one weight alone, the
-others as reasoned, which is how the insight-like weight was chosen). Scored at passage level, as in
-`bench/choose_passages.py` (no language model runs). On `../shared/devset` it takes about 30 minutes on 2 cores.
+episodes, and the weights it finds choose the held-out episode's passages (`--only NAME`: one weight alone, from 0
+to 3 with the sign reasoned for it, the others as reasoned, which is how the insight-like weight was chosen).
+Scored at passage level, as in `bench/choose_passages.py` (no language model runs). On `../shared/devset` it takes
+about 30 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ def main(dataset: Path) -> None:
 if __name__ == "__main__":
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else \
         Path(__file__).parent.parent / "podsight/eval/data"
-    if "--only" in sys.argv:  # --only NAME: that weight alone, over the grid 0-3 (a minute, not half an hour)
-        one_weight(Episodes(folder), sys.argv[sys.argv.index("--only") + 1], (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0))
+    if "--only" in sys.argv:  # --only NAME: that weight alone, 0-3 with its reasoned sign (a minute, not half an hour)
+        name = sys.argv[sys.argv.index("--only") + 1]
+        sign = -1.0 if REASONED[name] < 0 else 1.0  # "questions" and "first_person" count against a passage
+        grid = tuple(sign * value or 0.0 for value in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0))
+        one_weight(Episodes(folder), name, grid)
     else:
         main(folder)

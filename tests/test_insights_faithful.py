@@ -93,6 +93,8 @@ FAITHFUL = [
     ("a denial kept as a concession", "The model finds patterns by postcode and race, even if nobody gives it the applicant's race.",
      "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.",
      "We are not giving the model anybody's race. But it finds patterns anyway, through a postcode or a name.", ()),
+    ("a negation in the first of two joined parts", "Careful teams do not rewrite the code and ship it in one go.",
+     "Careful teams don't rewrite the code and ship it in one go.", "Careful teams don't rewrite the code and ship it in one go.", ()),
     ("show title as a known name", "On Build Notes, banks are said to keep code inside the building.", DESKTOPS, DESKTOPS, ("Build Notes",)),
 ]
 
@@ -142,6 +144,12 @@ UNFAITHFUL = [
     # Known blind spot, kept visible: a negative word anywhere in the passage sentence ("fewer") counts as
     # support, so a "not" added to a sentence that also says "fewer" goes through.
     ("inserted never", "Alert drivers never grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", "Drivers who stay alert grab the wheel quickly.", (), "negation"),
+    ("a negation kept for another verb", "Shoppers forgot the pack and did not complain.",
+     "Shoppers forgive a price rise. They do not forget a smaller pack.",
+     "Shoppers forgive a price rise. They do not forget a smaller pack.", (), "negat"),
+    ("a plural of what is denied", "Most companies have the capacity.",
+     "We know that not every company has the capacity to train models this big.",
+     "We know that not every company has the capacity to train models this big.", (), "negat"),
     ("a former CEO nobody mentioned", "Priya Raman, a former CEO, says banks avoid laptops.", DESKTOPS, DESKTOPS, ("Priya Raman",), "ceo"),
     ("a name not among the speakers", "Lenny Rachitsky says banks avoid laptops.", DESKTOPS, DESKTOPS, ("Priya Raman",), "Rachitsky"),
 ]

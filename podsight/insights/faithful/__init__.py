@@ -15,7 +15,8 @@ Rules of `faithfulness_problems(claim, passage, quote, known_names)`, one line e
                initials of passage words, "BuildKit" also as "build kit";
   negation     a "not" in the claim about something a passage sentence states (two shared content words)
                needs a passage sentence with a "not" or a negative word sharing two of them; a "not" in the
-               quote must survive: a claim clause repeating two of the denied words needs a negative word;
+               quote must survive: a claim clause repeating two of the denied words needs a negative word in
+               the part (between "and"s) that repeats them; "forgot" = "forget", "companies" = "company";
   direction    the claim must not say "rising" (increasing, growing, more expensive...) within four words
                of a thing the passage says is "falling" (decreasing, shrinking, cheaper...), or the reverse,
                nor "better at" a thing the passage says someone is "terrible at";

@@ -120,13 +120,23 @@ def _conceded_denial(sentence: str) -> tuple[set[str], bool] | None:
     return _content_stems(_words_of(conceded)), bool(_BACK_REFERENCE.search(conceded))
 
 
+# Parts of a clause joined by "and": a negative word in one part says nothing of the others.
+_AND = re.compile(r"\s+and\s+(?!not\b)", re.IGNORECASE)
+
+
+def _denies_any(clause: str, denied: set[str]) -> bool:
+    """Whether a part of `clause` that names one of the `denied` words has a negative word."""
+    return any(_negative(part) for part in _AND.split(clause) if denied & _content_stems(_words_of(part)))
+
+
 def _dropped_negation(claim: str, quote: str) -> list[str]:
     """The quote says 'X is not Y' and the claim says 'X is Y': a claim clause restates what the quote
-    denies (two shared content words) and no clause that restates it has a negative word. A claim's ", not Y"
-    that names one of the denied words keeps the denial as a contrast ("geared towards managers, not developers"
-    for "geared not towards monetizing the developer, but towards the managers")."""
+    denies (two shared content words) and no clause that restates it has a negative word in a part that
+    shares one of them ("... people forgot the trick and did not complain" for "They do not forget my trick").
+    A claim's ", not Y" that names one of the denied words keeps the denial as a contrast ("geared towards
+    managers, not developers" for "geared not towards monetizing the developer, but towards the managers")."""
     clauses = _clauses(claim)
-    claim_clauses = [(_content_stems(_words_of(c)), _negative(c)) for c in clauses]
+    claim_clauses = [(_content_stems(_words_of(c)), c) for c in clauses]
     contrasts = [_content_stems(_words_of(c)) for c in clauses if _CONTRAST.match(c)]
     concessions = [found for found in map(_conceded_denial, _sentences(claim)) if found]
     for clause, denied in _denials(quote, _STRICT_NEGATION):
@@ -134,7 +144,7 @@ def _dropped_negation(claim: str, quote: str) -> list[str]:
             continue
         if any(denied & stems or points_back for stems, points_back in concessions):
             continue
-        restating = [negative for stems, negative in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
-        if restating and not any(restating):
+        restating = [text for stems, text in claim_clauses if len(denied & stems) >= _SHARED_FOR_SAME_CONTENT]
+        if restating and not any(_denies_any(text, denied) for text in restating):
             return [f'the quote negates "{clause}" but the claim states it without a negation']
     return []

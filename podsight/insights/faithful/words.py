@@ -30,10 +30,31 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(_normalise(text))
 
 
+# Irregular verbs, past and participle to the present ("forgot" is "forget" to a rule that compares words).
+_IRREGULAR = {past: base for base, forms in (
+    ("be", "was were been"), ("become", "became"), ("begin", "began begun"), ("break", "broke broken"),
+    ("bring", "brought"), ("build", "built"), ("buy", "bought"), ("catch", "caught"), ("choose", "chose chosen"),
+    ("come", "came"), ("do", "did done"), ("draw", "drew drawn"), ("drive", "drove driven"), ("eat", "ate eaten"),
+    ("fall", "fell fallen"), ("feel", "felt"), ("fight", "fought"), ("find", "found"), ("fly", "flew flown"),
+    ("forget", "forgot forgotten"), ("get", "got gotten"), ("give", "gave given"), ("go", "went gone"),
+    ("grow", "grew grown"), ("have", "had"), ("hear", "heard"), ("hold", "held"), ("keep", "kept"),
+    ("know", "knew known"), ("lead", "led"), ("leave", "left"), ("lose", "lost"), ("make", "made"),
+    ("mean", "meant"), ("meet", "met"), ("pay", "paid"), ("rise", "rose risen"), ("run", "ran"),
+    ("say", "said"), ("see", "saw seen"), ("sell", "sold"), ("send", "sent"), ("shrink", "shrank shrunk"),
+    ("sit", "sat"), ("speak", "spoke spoken"), ("spend", "spent"), ("stand", "stood"), ("take", "took taken"),
+    ("teach", "taught"), ("tell", "told"), ("think", "thought"), ("throw", "threw thrown"),
+    ("understand", "understood"), ("win", "won"), ("write", "wrote written"),
+) for past in forms.split()}
+
+
 def _stem(word: str) -> str:
-    """A crude stem so that 'ideas'/'idea', 'falling'/'falls' compare equal; never shown to anyone."""
+    """A crude stem so that 'ideas'/'idea', 'falling'/'falls', 'forgot'/'forget' compare equal; never shown to
+    anyone."""
     w = word.lower().removesuffix("'s").rstrip("'")
-    for suffix, keep in (("ies", 3), ("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):
+    w = _IRREGULAR.get(w, w)
+    if w.endswith("ies") and len(w) > 4:  # "companies" -> "company", as the singular is left
+        return w[:-3] + "y"
+    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):
         if w.endswith(suffix) and len(w) - len(suffix) >= keep - 1 and not w.endswith("ss"):
             return w[: -len(suffix)]
     return w

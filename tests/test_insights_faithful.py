@@ -35,6 +35,8 @@ DESKTOPS = (
 REMOTE = "Remote teams in our survey shipped faster than co-located ones. They also reported fewer meetings."
 HANDOVER = "The trouble is that drivers are not good at grabbing the wheel quickly once they've stopped paying attention."
 PRICES = "Solar panel prices are dropping fast, and batteries are getting cheaper too."
+QUIET = ("We ran a two-week trial where people switched off every notification. Their stress dropped by 15 percent, "
+         "and their output on a writing task went up.")
 
 FAITHFUL = [
     ("part of a group kept as part", "Many in the urban beekeeping community believe pesticides explain the losses.",
@@ -57,6 +59,8 @@ FAITHFUL = [
     ("'don't' said as 'prevent'", "Training with noise helps prevent the model from memorizing customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", "We train with noise, and that helps guarantee that the model doesn't memorize customer records.", ()),
     ("same direction, other verb", "Solar panel prices are falling quickly and batteries keep getting cheaper.", PRICES, PRICES, ()),
     ("same direction about cost", "Producing pixels gets cheaper every year as its cost keeps falling.", PIXELS, PIXELS, ()),
+    ("each change in its own part of the claim", "Switching off notifications can reduce stress and improve writing output.",
+     QUIET, QUIET, ()),
     ("contrast names a rejected alternative", "Remote teams shipped faster, not slower, than co-located teams.", REMOTE, REMOTE, ()),
     ("'not only' adds", "Remote teams not only shipped faster but also reported fewer meetings.", REMOTE, REMOTE, ()),
     ("a dozen as 12", "The audit found a dozen issues.", "We found 12 issues in the audit.", "We found 12 issues in the audit.", ()),
@@ -102,6 +106,8 @@ UNFAITHFUL = [
     ("dropped negation", "Founders dream up their ideas out of nowhere.", FOUNDERS, FOUNDERS, (), "negat"),
     ("inverted direction", "The cost of producing pixels is increasing every year.", PIXELS, PIXELS, (), "direction"),
     ("phrasal inversion", "Solar panel prices went up fast.", PRICES, PRICES, (), "direction"),
+    ("a change moved to the other thing", "Switching off notifications made writing output fall and stress drop.",
+     QUIET, QUIET, (), "direction"),
     ("cheaper turned pricier", "Batteries are getting more expensive.", PRICES, PRICES, (), "direction"),
     ("a benefit the passage never names", "The primary benefit of the assistant is the increase in code lines.", LINES, LINES, (), "primary"),
     ("a benefit without a positive word", "The benefit of the assistant is more committed lines of code.", LINES, LINES, (), "benefit"),
@@ -235,6 +241,17 @@ def test_a_reason_the_passage_never_gives_is_an_addition():
     argued = passage + " That's because nobody trains them on whole workflows."
     assert not faithfulness_problems("Models are weak at real-world tasks because nobody trains them on whole "
                                      "workflows.", argued)
+
+
+def test_a_consequence_the_passage_never_gives_is_an_addition_and_is_cut():
+    passage = "Every suggestion interrupts you and has to be checked. In our lab people took 19 percent longer."
+    invented = "Every suggestion interrupts you and has to be checked, leading to a 19 percent longer task."
+    problems = faithfulness_problems(invented, passage)
+    assert any("reason" in p for p in problems), problems
+    assert without_added_clause(invented, problems[0]) == "Every suggestion interrupts you and has to be checked."
+    told = "The company grew and then pivoted in 2019, and that meant a hard change in how we looked at things."
+    assert not faithfulness_problems("The company pivoted in 2019, leading to a hard change in how it looked at "
+                                     "things.", told)
 
 
 @pytest.mark.parametrize(("claim", "cut"), [

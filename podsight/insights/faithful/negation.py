@@ -8,6 +8,7 @@ from podsight.insights.faithful.wording import _CLAIM_CONCESSION
 from podsight.insights.faithful.words import (
     _NEGATION,
     _SHARED_FOR_SAME_CONTENT,
+    _and_parts,
     _clauses,
     _content_stems,
     _is_content,
@@ -120,13 +121,9 @@ def _conceded_denial(sentence: str) -> tuple[set[str], bool] | None:
     return _content_stems(_words_of(conceded)), bool(_BACK_REFERENCE.search(conceded))
 
 
-# Parts of a clause joined by "and": a negative word in one part says nothing of the others.
-_AND = re.compile(r"\s+and\s+(?!not\b)", re.IGNORECASE)
-
-
 def _denies_any(clause: str, denied: set[str]) -> bool:
     """Whether a part of `clause` that names one of the `denied` words has a negative word."""
-    return any(_negative(part) for part in _AND.split(clause) if denied & _content_stems(_words_of(part)))
+    return any(_negative(part) for part in _and_parts(clause) if denied & _content_stems(_words_of(part)))
 
 
 def _dropped_negation(claim: str, quote: str) -> list[str]:

@@ -37,12 +37,13 @@ def _misquoted(claim: str, evidence: str) -> list[str]:
 
 # A reason in the claim ("... because ...", "due to ...", "which led to ...") needs some causal wording in the
 # passage: the small model likes to explain, and an invented cause reads as the speaker's.
-_CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|leads? to|led to|"
-                          r"causes?|caused|thanks to|so that)\b", re.IGNORECASE)
+_CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|resulting in|leads? to|"
+                          r"led to|leading to|caus(?:es?|ed|ing)|thanks to|so that)\b", re.IGNORECASE)
 # ("so" only inside a sentence: "..., so half of it is still in you" gives a consequence; an opening "So" is filler.)
-_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|cause[sd]?|due to|since|so that|that's why|"
-                            r"which is why|therefore|thus|hence|reasons?|results? in|resulted|leads? to|led to|"
-                            r"thanks to|means that|in order to|as a result)\b", re.IGNORECASE)
+_PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|caus(?:es?|ed|ing)|due to|since|so that|that's why|"
+                            r"which is why|therefore|thus|hence|reasons?|results? in|resulted|resulting in|leads? to|"
+                            r"led to|leading to|thanks to|(?:means|meant) that|that (?:means|meant)|in order to|"
+                            r"as a result)\b", re.IGNORECASE)
 
 
 # A change over time in the claim ("no longer as common as it was", "used to") needs the passage to speak of a

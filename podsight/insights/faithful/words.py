@@ -120,5 +120,13 @@ def _clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE_BREAK.split(_normalise(text)) if c.strip()]
 
 
+# Parts of a clause joined by "and": what one part says (a negative word, a direction) is not about the others.
+_AND = re.compile(r"\s+and\s+(?!not\b)", re.IGNORECASE)
+
+
+def _and_parts(clause: str) -> list[str]:
+    return _AND.split(clause)
+
+
 def _words_of(text: str) -> list[str]:
     return re.findall(r"[^\W\d_][\w']*", text)

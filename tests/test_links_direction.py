@@ -41,6 +41,15 @@ def test_a_corroborating_verdict_on_opposite_claims_becomes_contradicting():
     assert link.judged_by == "tiny-model pair-v1 + direction check"
 
 
+def test_a_contradicting_verdict_on_opposite_claims_gives_the_words_that_disagree():
+    judge = lambda pair: Verdict("contradicting", "Both claims state that developers are slower.", "tiny-model")  # noqa: E731
+    [link] = classify([Pair(ref(1, MORE_PRS), ref(2, SLOWER), 0.61)], judge)
+    assert link.kind == "contradicting" and link.reason == "one says up ('more'), the other down ('slower')"
+    assert link.judged_by == "tiny-model + direction check"
+    [kept] = classify([Pair(ref(1, MORE_PRS), ref(2, SAME_17H), 0.61)], judge)  # no direction to compare
+    assert kept.reason == "Both claims state that developers are slower."
+
+
 def test_claims_in_the_same_direction_stay_corroborating_and_related_stays_related():
     agree = Pair(ref(1, MORE_PRS), ref(2, "AI assistants increased merged pull requests by a quarter."), 0.8)
     topic = Pair(ref(3, MORE_PRS), ref(4, SLOWER), 0.46)  # below JUDGE_FROM: similarity alone, "related"

@@ -119,8 +119,11 @@ def classify(pairs: Sequence[Pair], judge=None, *, budget: int = 40,
 
 
 def _directions_checked(link: Link) -> Link:
-    """A "corroborating" pair whose claims move in opposite directions contradicts (direction.py)."""
-    if link.kind != "corroborating":
+    """A "corroborating" pair whose claims move in opposite directions contradicts (direction.py). A judge's
+    "contradicting" for such a pair gets the same reason: the small judge's own words for it can be wrong (the
+    demo's dispute was shown with "Both claims state that experienced developers are slower ..."), while the
+    words that disagree can be checked by the reader."""
+    if link.kind not in ("corroborating", "contradicting"):
         return link
     why = opposite(link.pair.first.claim, link.pair.second.claim)
     if why is None:

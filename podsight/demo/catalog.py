@@ -234,6 +234,21 @@ CLAIMS: tuple[PlantedClaim, ...] = (
         ),
     ),
     PlantedClaim(
+        topic="AI coding assistants and experienced developers' speed",
+        relation="contradicts",
+        first=ClaimMention(
+            "ai-assistants-productivity",
+            "Tomas Lindqvist",
+            "Across 400 developers, the teams using an AI coding assistant merged 26 percent more pull requests "
+            "per week.",
+        ),
+        second=ClaimMention(
+            "attention-budget",
+            "Hannah Cho",
+            "Experienced developers are slower with an AI coding assistant, not faster.",
+        ),
+    ),
+    PlantedClaim(
         topic="17 hours awake is like a blood alcohol level of 0.05 percent",
         relation="corroborates",
         first=ClaimMention(

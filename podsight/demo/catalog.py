@@ -216,16 +216,19 @@ BUSINESS = DemoShow(
 
 SHOWS: tuple[DemoShow, ...] = (TECH, HEALTH, BUSINESS)
 
+# Disputed twice: by a guest heard only through speech-to-text and by one in a publisher transcript, so the
+# demo's dispute does not hang on what the speech model hears on a given CPU.
+MORE_PULL_REQUESTS = ClaimMention(
+    "ai-assistants-productivity",
+    "Tomas Lindqvist",
+    "Across 400 developers, the teams using an AI coding assistant merged 26 percent more pull requests per week.",
+)
+
 CLAIMS: tuple[PlantedClaim, ...] = (
     PlantedClaim(
         topic="AI coding assistants and developer productivity",
         relation="contradicts",
-        first=ClaimMention(
-            "ai-assistants-productivity",
-            "Tomas Lindqvist",
-            "Across 400 developers, the teams using an AI coding assistant merged 26 percent more pull requests "
-            "per week.",
-        ),
+        first=MORE_PULL_REQUESTS,
         second=ClaimMention(
             "productivity-paradox",
             "Élise Fontaine",
@@ -236,12 +239,7 @@ CLAIMS: tuple[PlantedClaim, ...] = (
     PlantedClaim(
         topic="AI coding assistants and experienced developers' speed",
         relation="contradicts",
-        first=ClaimMention(
-            "ai-assistants-productivity",
-            "Tomas Lindqvist",
-            "Across 400 developers, the teams using an AI coding assistant merged 26 percent more pull requests "
-            "per week.",
-        ),
+        first=MORE_PULL_REQUESTS,
         second=ClaimMention(
             "attention-budget",
             "Hannah Cho",

@@ -524,6 +524,12 @@ def test_a_claim_whose_later_sentence_fails_keeps_its_leading_sentences():
     assert idea in [i.claim for i in report.insights]
 
 
+def test_a_comment_the_model_adds_after_the_idea_is_cut():
+    idea = "Most warehouses lose time in the hand-offs between shifts, not on the picking floor."
+    report = extract_answering("bottleneck", idea + " This can save money for small operators.", limit=2)
+    assert idea in [i.claim for i in report.insights]
+
+
 def test_a_leading_sentence_too_short_to_say_anything_is_not_kept_alone():
     report = extract_answering("bottleneck", "Robots are not it. I think hand-offs between shifts lose the time.",
                                limit=2)

@@ -25,7 +25,8 @@ Rules of `faithfulness_problems(claim, passage, quote, known_names)`, one line e
                person described as "a (tech) investor" has that description in the passage or `known_names`;
                the claim uses no writing system (CJK, Cyrillic, Arabic...) that the passage lacks;
   wording      words in quotation marks are in the passage; a "because", "due to", "led to" needs causal
-               wording there, and an "even if" a concession; "no longer", "used to" needs a change to the same
+               wording there, and an "even if" a concession; a later sentence "This can / helps / means ..."
+               needs the passage to say it that way too; "no longer", "used to" needs a change to the same
                thing; a view the passage reports or doubts, or a verb it hedges, is not stated as fact.
 `attribution` finds "Speaker 2 suggests that ..." and "why it matters" filler, for the standalone rules.
 """
@@ -53,6 +54,7 @@ from podsight.insights.faithful.wording import (
     ADDED_CONCESSION,
     ADDED_REASON,
     HEDGE_DROPPED,
+    _added_comment,
     _added_concession,
     _added_reason,
     _hedge_dropped,
@@ -87,6 +89,7 @@ def faithfulness_problems(claim: str, passage: str, quote: str = "", known_names
         *_role_problems(claim, evidence, known),
         *_script_problems(claim, evidence),
         *_added_reason(claim, evidence),
+        *_added_comment(claim, evidence),
         *_added_concession(claim, evidence),
         *_reported_as_fact(claim, evidence),
         *_hedge_dropped(claim, evidence),

@@ -62,8 +62,8 @@ FAITHFUL = [
     ("same direction about cost", "Producing pixels gets cheaper every year as its cost keeps falling.", PIXELS, PIXELS, ()),
     ("each change in its own part of the claim", "Switching off notifications can reduce stress and improve writing output.",
      QUIET, QUIET, ()),
-    ("a comment the passage makes too", "Sentiment models train in five minutes on a few thousand samples. This "
-     "means a laptop is enough.", QUICK + " That means a laptop is enough.", QUICK, ()),
+    ("a comment the passage makes too", ("Sentiment models train in five minutes on a few thousand samples. This "
+     "means a laptop is enough."), QUICK + " That means a laptop is enough.", QUICK, ()),
     ("contrast names a rejected alternative", "Remote teams shipped faster, not slower, than co-located teams.", REMOTE, REMOTE, ()),
     ("'not only' adds", "Remote teams not only shipped faster but also reported fewer meetings.", REMOTE, REMOTE, ()),
     ("a dozen as 12", "The audit found a dozen issues.", "We found 12 issues in the audit.", "We found 12 issues in the audit.", ()),
@@ -111,8 +111,8 @@ UNFAITHFUL = [
     ("phrasal inversion", "Solar panel prices went up fast.", PRICES, PRICES, (), "direction"),
     ("a change moved to the other thing", "Switching off notifications made writing output fall and stress drop.",
      QUIET, QUIET, (), "direction"),
-    ("a comment the passage does not make", "Sentiment models train in five minutes on a few thousand samples. This "
-     "can save time and resources for small teams.", QUICK, QUICK, (), "comment"),
+    ("a comment the passage does not make", ("Sentiment models train in five minutes on a few thousand samples. "
+     "This can save time and resources for small teams."), QUICK, QUICK, (), "comment"),
     ("cheaper turned pricier", "Batteries are getting more expensive.", PRICES, PRICES, (), "direction"),
     ("a benefit the passage never names", "The primary benefit of the assistant is the increase in code lines.", LINES, LINES, (), "primary"),
     ("a benefit without a positive word", "The benefit of the assistant is more committed lines of code.", LINES, LINES, (), "benefit"),

@@ -248,6 +248,16 @@ def test_a_reason_the_passage_never_gives_is_an_addition():
                                      "workflows.", argued)
 
 
+def test_a_consequence_hung_on_the_claim_needs_its_verb_in_the_passage():
+    passage = "We sit between the companies that pay for support and the maintainers who write the code."
+    invented = "The firm sits between paying companies and maintainers, allowing them to find support in one place."
+    problems = faithfulness_problems(invented, passage)
+    assert any("consequence" in p for p in problems), problems
+    assert without_added_clause(invented, problems[0]) == "The firm sits between paying companies and maintainers."
+    said = passage + " That allows the companies to find support in one place."
+    assert not faithfulness_problems(invented, said)
+
+
 def test_a_consequence_the_passage_never_gives_is_an_addition_and_is_cut():
     passage = "Every suggestion interrupts you and has to be checked. In our lab people took 19 percent longer."
     invented = "Every suggestion interrupts you and has to be checked, leading to a 19 percent longer task."

@@ -25,9 +25,9 @@ Rules of `faithfulness_problems(claim, passage, quote, known_names)`, one line e
                person described as "a (tech) investor" has that description in the passage or `known_names`;
                the claim uses no writing system (CJK, Cyrillic, Arabic...) that the passage lacks;
   wording      words in quotation marks are in the passage; a "because", "due to", "led to" needs causal
-               wording there, and an "even if" a concession; a later sentence "This can / helps / means ..."
-               needs the passage to say it that way too, and a ", allowing ..." consequence the verb there; "no longer", "used to" needs a change to the same
-               thing; a view the passage reports or doubts, or a verb it hedges, is not stated as fact.
+               wording there, an "even if" a concession, a ", allowing ..." consequence that verb, and a later
+               sentence "This can / helps / means ..." a like sentence; "no longer", "used to" needs a change to
+               the same thing; a view the passage reports or doubts, or a verb it hedges, is not stated as fact.
 `attribution` finds "Speaker 2 suggests that ..." and "why it matters" filler, for the standalone rules.
 """
 

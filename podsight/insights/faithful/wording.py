@@ -83,7 +83,8 @@ def _added_reason(claim: str, evidence: str) -> list[str]:
 
 # A consequence hung on the claim with a comma and an -ing verb (", allowing them to have a single place to go for
 # support", ", leveling the playing field for those who ...") is more often the model's than the speaker's (a read
-# of 20 such clauses in kept claims); it stands when the passage uses that verb ("makes your prompts simpler").
+# of 20 such clauses in kept claims); it stands when the passage uses that verb ("it also allows you to make your
+# prompts simpler" for ", allowing simpler prompts").
 # "making" is left out: some form of "make" is in nearly every passage.
 _CONSEQUENCE_VERBS = {"allowing": "allow", "enabling": "enabl", "helping": "help", "ensuring": "ensur",
                       "providing": "provid", "leveling": "level", "levelling": "level", "giving": "giv|gave",

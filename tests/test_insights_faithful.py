@@ -264,6 +264,14 @@ def test_a_consequence_the_passage_never_gives_is_an_addition_and_is_cut():
     problems = faithfulness_problems(invented, passage)
     assert any("reason" in p for p in problems), problems
     assert without_added_clause(invented, problems[0]) == "Every suggestion interrupts you and has to be checked."
+    defined = ("Overfitting is when a model is trained for one narrow set of circumstances and not for the variety it "
+               "meets. The tanks weren't moving in training 'cause fuel cost money.")  # causal wording, elsewhere
+    ending = ("Overfitting is training for one narrow set of circumstances and not for the variety a model meets, "
+              "leading to poor performance in the field.")
+    problems = faithfulness_problems(ending, defined)
+    assert any("reason" in p for p in problems), problems
+    assert without_added_clause(ending, problems[0]) == ("Overfitting is training for one narrow set of circumstances "
+                                                         "and not for the variety a model meets.")
     told = "The company grew and then pivoted in 2019, and that meant a hard change in how we looked at things."
     assert not faithfulness_problems("The company pivoted in 2019, leading to a hard change in how it looked at "
                                      "things.", told)
@@ -277,6 +285,7 @@ def test_a_consequence_the_passage_never_gives_is_an_addition_and_is_cut():
     ("Prices fell last year because demand collapsed.", None),  # five words left: too little to stand alone
     ("Remote engineering teams in large companies often lead to better documentation.", None),  # ends on "often"
     ("Remote teams ship faster than teams that meet every morning.", None),  # no reason to cut
+    ("The statement about GPUs and structured data processing has led to a shift in research.", None),  # "... has."
 ])
 def test_an_invented_reason_is_cut_only_when_a_whole_clause_is_left(claim, cut):
     assert without_added_clause(claim, ADDED_REASON) == cut

@@ -74,10 +74,23 @@ ADDED_REASON = "the claim gives a reason"
 MIN_CLAUSE_WORDS = 6  # what is left of a claim once its invented reason is cut must still say something
 
 
+# A consequence ("..., leading to poor performance") must also be the passage's: most of its words are there. Causal
+# wording anywhere in a long passage let the model's own endings through ("Overfitting occurs when ..., leading to
+# poor performance" for a definition of overfitting).
+_CLAIM_CONSEQUENCE_OF = re.compile(r"\b(?:leading to|resulting in|results? in|resulted in|leads? to|led to)\s+"
+                                   r"(?P<what>[^.,;:!?]+)", re.IGNORECASE)
+MIN_CONSEQUENCE_SHARE = 0.5
+
+
 def _added_reason(claim: str, evidence: str) -> list[str]:
     found = _CLAIM_CAUSE.search(claim)
     if found and not _PASSAGE_CAUSE.search(evidence):
         return [f'{ADDED_REASON} ("{found.group(0)}") but the passage states no cause']
+    consequence = _CLAIM_CONSEQUENCE_OF.search(claim)
+    if consequence:
+        words = _content_stems(_words_of(consequence.group("what")))
+        if words and len(words & _content_stems(_words_of(evidence))) < MIN_CONSEQUENCE_SHARE * len(words):
+            return [f'{ADDED_REASON} ("{consequence.group(0)[:60]}") that the passage does not give']
     return []
 
 
@@ -245,6 +258,7 @@ def without_added_clause(claim: str, problem: str) -> str | None:
     return " ".join(part for part in (claim[:sentence_start].strip(), head + ".", rest) if part)
 
 
-# A clause cannot end on these ("Prices fell, which" ... "as", "and"): what precedes the reason is not whole.
+# A clause cannot end on these ("Prices fell, which" ... "as", "and", "has" before "led to"): what precedes the reason
+# is not whole.
 _DANGLING_ENDS = frozenset("a an the and or but which that who as of to in on at for with by is are was were be "
-                           "often also can will would may might".split())
+                           "often also can will would may might has have had".split())

@@ -36,9 +36,11 @@ def _misquoted(claim: str, evidence: str) -> list[str]:
 
 
 # A reason in the claim ("... because ...", "due to ...", "which led to ...") needs some causal wording in the
-# passage: the small model likes to explain, and an invented cause reads as the speaker's.
-_CLAIM_CAUSE = re.compile(r"\b(?:because|due to|owing to|as a result|results? in|resulted in|resulting in|leads? to|"
-                          r"led to|leading to|caus(?:es?|ed|ing)|thanks to|so that)\b", re.IGNORECASE)
+# passage: the small model likes to explain, and an invented cause reads as the speaker's. The words that bring in a
+# consequence are also read for what follows them (`_added_reason`).
+_CONSEQUENCE_WORDS = r"results? in|resulted in|resulting in|leads? to|led to|leading to"
+_CLAIM_CAUSE = re.compile(rf"\b(?:because|due to|owing to|as a result|{_CONSEQUENCE_WORDS}|caus(?:es?|ed|ing)|"
+                          r"thanks to|so that)\b", re.IGNORECASE)
 # ("so" only inside a sentence: "..., so half of it is still in you" gives a consequence; an opening "So" is filler.)
 _PASSAGE_CAUSE = re.compile(r"(?<=[a-z,;])\s+so\b|\b(?:because|caus(?:es?|ed|ing)|due to|since|so that|that's why|"
                             r"which is why|therefore|thus|hence|reasons?|results? in|resulted|resulting in|leads? to|"
@@ -77,8 +79,7 @@ MIN_CLAUSE_WORDS = 6  # what is left of a claim once its invented reason is cut 
 # A consequence ("..., leading to poor performance") must also be the passage's: most of its words are there. Causal
 # wording anywhere in a long passage let the model's own endings through ("Overfitting occurs when ..., leading to
 # poor performance" for a definition of overfitting).
-_CLAIM_CONSEQUENCE_OF = re.compile(r"\b(?:leading to|resulting in|results? in|resulted in|leads? to|led to)\s+"
-                                   r"(?P<what>[^.,;:!?]+)", re.IGNORECASE)
+_CLAIM_CONSEQUENCE_OF = re.compile(rf"\b(?:{_CONSEQUENCE_WORDS})\s+(?P<what>[^.,;:!?]+)", re.IGNORECASE)
 MIN_CONSEQUENCE_SHARE = 0.5
 
 

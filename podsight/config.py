@@ -97,6 +97,9 @@ class Settings(BaseModel):
     llm_chooses_passages: bool | None = Field(
         None, description="Let the model re-order the code's candidate passages (a capable endpoint can judge; "
         "the embedded 1.5B model cannot). Unset: on when llm_base_url is set.")
+    llm_checks_claims: bool | None = Field(
+        None, description="Let the model read each claim against its passage and drop the ones it finds unfaithful "
+        "(a capable endpoint can; the embedded 1.5B model cannot). Unset: on when llm_base_url is set.")
     chunk_words: int = Field(450, ge=100, description="Transcript words per extraction chunk.")
     chunk_overlap_words: int = Field(40, ge=0)
     insights_per_chunk: int = Field(2, ge=1, le=5)
@@ -153,9 +156,16 @@ class Settings(BaseModel):
 
     def model_chooses_passages(self) -> bool:
         """Whether the model re-orders the candidate passages: as set, else only for an endpoint."""
-        if self.llm_chooses_passages is not None:
-            return self.llm_chooses_passages
-        return bool(self.llm_base_url)
+        return self._endpoint_only(self.llm_chooses_passages)
+
+    def model_checks_claims(self) -> bool:
+        """Whether the model reads each claim against its passage: as set, else only for an endpoint."""
+        return self._endpoint_only(self.llm_checks_claims)
+
+    def _endpoint_only(self, setting: bool | None) -> bool:
+        """A judgement the embedded 1.5B model cannot make: `setting` where the user set it, else on for an
+        endpoint (`llm_base_url`) and off for the embedded model."""
+        return bool(self.llm_base_url) if setting is None else setting
 
     def llm_requests_at_once(self) -> int:
         """How many extraction requests may be in flight: `llm_concurrency` for an endpoint, 1 for the

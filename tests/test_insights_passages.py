@@ -18,9 +18,11 @@ from fake_llm_server import FakeLLMServer
 from scripted_llm import ScriptedLLM
 
 import podsight.insights.passages as passages_module
+from podsight.config import Settings
 from podsight.embed import load_embedder
 from podsight.errors import LLMOutputError
 from podsight.insights.passages import PASSAGE_PROMPT_VERSION, extract_passages
+from podsight.insights.registry import extract_episode
 from podsight.insights.select import (
     ECHO_FLOOR,
     ECHO_WEIGHT,
@@ -400,6 +402,60 @@ def test_an_unusable_choice_keeps_the_codes_order():
     assert len(report.insights) == 2 and "hand-offs between shifts" in report.insights[0].claim
 
 
+# --- a capable endpoint reads each claim against its passage -----------------------------------------
+
+# A claim that uses the passage's words and inverts it: every rule in code passes it (the words "bottleneck"
+# and "robots" are there, "not" is kept), which is the kind of failure only a reader can catch.
+SWAPPED = ("Warehouse robots are the bottleneck, not the hand-offs between shifts, so firms that bought machines first "
+           "saw payback in 14 months.")
+
+
+def checking_endpoint(verdicts: dict[str, object]):
+    """FakeLLMServer's answer function: writes SWAPPED for the 'bottleneck' passage and claim_for's claims for
+    the others; a check (its system prompt starts "You check") is answered from `verdicts`, by the first key
+    found in the claim shown."""
+    def answer(request: dict) -> str:
+        system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
+        if system.startswith("You check"):  # the claim is in the first question (a retry adds others)
+            claim = request["messages"][1]["content"].split("Claim: ", 1)[1]
+            return next(verdict for key, verdict in verdicts.items() if key in claim)
+        return json.dumps({"claim": SWAPPED, "kind": "claim"} if "bottleneck" in user else claim_for(user))
+    return answer
+
+
+def test_a_capable_endpoint_drops_a_claim_it_finds_unfaithful_and_keeps_the_rest():
+    verdicts = {"bottleneck": json.dumps({"problem": "The speaker says robots are not the bottleneck.",
+                                          "faithful": False}),
+                "idle": json.dumps({"problem": "", "faithful": True})}
+    with FakeLLMServer([checking_endpoint(verdicts)] * 10) as fake:
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2, model_checks=True)
+        checks = [r["json"]["messages"] for r in fake.requests
+                  if r["json"]["messages"][0]["content"].startswith("You check")]
+    assert [i.claim for i in report.insights] == [claim_for("waiting")["claim"]]
+    [dropped] = report.dropped
+    assert dropped.startswith("the model finds it unfaithful (The speaker says robots are not the bottleneck.): "
+                              "'Warehouse robots are the bottleneck, not the hand-offs")
+    shown = checks[0][-1]["content"]  # the passage as the speaker said it, then the claim as the code would keep it
+    assert shown.startswith(f"Passage ({GUEST}): Because the robots are not the bottleneck.")
+    assert shown.endswith(f"Claim: {SWAPPED}")
+    assert report.tokens_in == len(fake.requests) * 11  # FakeLLMServer's usage: the checks are counted
+
+
+def test_without_model_checks_the_same_claim_is_kept():
+    with FakeLLMServer([checking_endpoint({})] * 10) as fake:
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2)
+    assert SWAPPED in [i.claim for i in report.insights]  # the code's checks alone do not catch it
+
+
+def test_an_unusable_check_keeps_the_claim():
+    with FakeLLMServer([checking_endpoint({"": "not json"})] * 10) as fake:
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_passages(transcript(), llm, speakers_hint=(HOST, GUEST), limit=2, model_checks=True)
+    assert len(report.insights) == 2 and not report.dropped
+
+
 def test_a_quote_starts_and_ends_on_sentence_boundaries():
     long_sentence = ("Pricing power is the ability to raise prices without losing customers, and most firms that "
                      "raise prices and keep customers are spending goodwill they built for years rather than "
@@ -648,3 +704,18 @@ def test_a_quote_that_stops_on_the_speakers_own_question_goes_on_to_the_answer()
     report = extract_passages(segments, ScriptedLLM(lambda passage: {"claim": claim, "kind": "claim"}), limit=1)
     [insight] = report.insights
     assert insight.quote == f"{question} {answer}", insight.quote
+
+
+@pytest.mark.parametrize("setting, checked", [(None, True), (False, False)])
+def test_an_endpoint_checks_claims_unless_told_not_to(tmp_path, setting, checked):
+    """`llm_checks_claims`: unset, on for an endpoint (the embedded model, which cannot judge, is never asked);
+    the daily run and `podsight eval` call extraction through the registry, as here."""
+    with FakeLLMServer([checking_endpoint({"": json.dumps({"problem": "", "faithful": True})})] * 10) as fake:
+        settings = Settings(home=tmp_path, llm_base_url=fake.base_url, llm_chooses_passages=False,
+                            llm_checks_claims=setting)
+        llm = OpenAICompatible(fake.base_url, "fake-model", retry=RetryPolicy(attempts=1))
+        report = extract_episode(settings, transcript(), llm, speakers=(HOST, GUEST))
+        systems = [r["json"]["messages"][0]["content"] for r in fake.requests]
+    assert report.insights
+    assert any(s.startswith("You check") for s in systems) is checked
+    assert Settings(home=tmp_path).model_checks_claims() is False

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from podsight.errors import LLMOutputError
 from podsight.insights.choose import model_order
+from podsight.insights.check import model_objection
 from podsight.insights.chunk import split_long_segments
 from podsight.insights.extract import PIECE_WORDS, claim_problem
 from podsight.insights.faithful import (faithfulness_problems, is_generic_why, speaker_as_subject,
@@ -107,6 +108,7 @@ def extract_passages(
     embed: Embed | None = None,
     limit: int | None = None,
     model_chooses: bool = False,
+    model_checks: bool = False,
     echo: Echo | None = None,
     concurrency: int = 1,
     progress: Callable[[int, int], None] | None = None,
@@ -115,10 +117,12 @@ def extract_passages(
     passage's rank by salience, 1.0 for the best): `limit` of them (default: `select.budget` of the
     episode's length), asking about the next passage in line when a claim fails the checks, up to RESERVE
     passages per insight. With `model_chooses`, a capable model re-orders the code's candidates first
-    (`choose.model_order`). `echo` scores passages by their closeness to other recent episodes' claims
-    (`select.Echo`). `concurrency` > 1 (an endpoint that serves many requests at once) asks about as many
-    passages as are still wanted, up to that many at a time, in rounds; the result is the same as one at a
-    time. An unreachable model (LLMError) propagates."""
+    (`choose.model_order`); with `model_checks`, it reads each claim that passed the code's checks against its
+    passage, and a claim it finds unfaithful is dropped like any other (`check.model_objection`). `echo`
+    scores passages by their closeness to other recent episodes' claims (`select.Echo`). `concurrency` > 1
+    (an endpoint that serves many requests at once) asks about as many passages as are still wanted, up to
+    that many at a time, in rounds; the result is the same as one at a time. An unreachable model (LLMError)
+    propagates."""
     pieces, skip = _pieces(segments)
     if not pieces:
         wanted = 0
@@ -133,6 +137,7 @@ def extract_passages(
         chosen, usage = model_order(llm, chosen, wanted)
         tally.spent += usage.spent
         tally.cost += usage
+    objection = partial(model_objection, llm) if model_checks else None
     asked = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podsight-llm") as pool:
         while asked < len(chosen) and len(tally.kept) < wanted:  # enough kept: the rest are less salient
@@ -144,7 +149,8 @@ def extract_passages(
                 elif len(tally.kept) < wanted:
                     tally.spent += usage.spent
                     tally.cost += usage
-                    _accept(answer, passage, pieces, finder, known, _importance(asked, len(chosen)), llm.name, tally)
+                    _accept(answer, passage, pieces, finder, known, _importance(asked, len(chosen)), llm.name, tally,
+                            objection)
                 asked += 1
                 if progress:
                     progress(asked, len(chosen))
@@ -184,10 +190,14 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
     return answer, usage, None
 
 
+Objection = Callable[[str, Passage], tuple[str | None, Usage]]
+
+
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
-            known: Sequence[str], importance: float, model: str, tally: _Tally) -> None:
+            known: Sequence[str], importance: float, model: str, tally: _Tally,
+            objection: Objection | None = None) -> None:
     """Keep the claim when it stands alone and is faithful to its passage, or is once cut shorter
-    (`_shorter_claims`); else record why not."""
+    (`_shorter_claims`), and the model, where it is asked, finds nothing wrong with it; else record why not."""
     claim = _without_stray_closer(" ".join(answer.claim.split()))
     claim = _without_lead_in(_without_fillers(_without_meta_opening(_without_label(claim, known))), passage.text)
     if speaker_as_subject(claim):
@@ -201,6 +211,13 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     if problems:
         tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
         return
+    if objection:
+        problem, usage = objection(claim, passage)
+        tally.spent += usage.spent
+        tally.cost += usage
+        if problem:
+            tally.dropped.append(f"the model finds it unfaithful ({_short(problem)}): '{_short(claim)}'")
+            return
     tally.kept.append(Insight(
         claim=claim, why="", speaker=passage.speaker, quote=_quote(pieces, first, last), kind=answer.kind,
         importance=importance, start_s=pieces[first].start, end_s=pieces[last].end, model=model,

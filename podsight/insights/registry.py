@@ -24,6 +24,7 @@ def _by_passages(settings, segments: list[Segment], llm: LLM, *, speakers: Seque
                  echo: Echo | None, progress) -> ExtractionReport:
     return extract_passages(segments, llm, speakers_hint=speakers, embed=embed, echo=echo, progress=progress,
                             model_chooses=settings.model_chooses_passages(),
+                            model_checks=settings.model_checks_claims(),
                             concurrency=settings.llm_requests_at_once())
 
 

@@ -5,9 +5,10 @@ The rules in `faithful/` check what words can show: numbers, names, negations, d
 What they cannot show is the embedded 1.5B model's commonest failure, a claim in the passage's own words
 that says something else: the subject swapped, a list turned into a relation, two points blended. A blind read
 of every kept claim found 14% of the dev set's and 23% of six unseen episodes' so (README, the thirteenth read).
-The 1.5B model cannot tell them apart either (its P("yes") to "does the passage say everything the claim
-says?" ranks them with an AUC of 0.61), so by default only an endpoint is asked. The check runs after the
-code's, on claims that would otherwise be kept: one short call each.
+The 1.5B model cannot tell them apart either: asked this check, it found fault with 132 of those 137 claims,
+78 of the 82 faithful ones among them, and its P("yes") to "does the passage say everything the claim says?"
+ranks them with an AUC of 0.61. So by default only an endpoint is asked. The check runs after the code's, on
+claims that would otherwise be kept: one short call each.
 """
 
 from __future__ import annotations

@@ -114,6 +114,8 @@ def test_eval_check_loads_the_set_without_a_model(tmp_path):
 
 def answer(request: dict) -> str:
     user = request["messages"][-1]["content"]
+    if request["messages"][0]["content"].startswith("You check"):  # the judge reads a claim against its transcript
+        return json.dumps({"problem": "", "faithful": True})
     if "Insights to grade" in user:
         count = len(re.findall(r"^\d+\. Claim:", user, re.MULTILINE))
         return json.dumps({"scores": [{"insight": n, "reason": "specific", "score": 4} for n in range(1, count + 1)]})
@@ -133,6 +135,8 @@ def test_eval_runs_two_configurations_and_a_second_run_costs_no_tokens(tmp_path,
         args = ["--home", str(tmp_path / "home"), "eval", "--json", str(tmp_path / "eval.json")]
         first = CliRunner().invoke(app, args)
         calls_first = len(fake.requests)
+        checks = [r["json"]["messages"][1]["content"] for r in fake.requests
+                  if r["json"]["messages"][0]["content"].startswith("You check")]
         second = CliRunner().invoke(app, args)
         calls_second = len(fake.requests) - calls_first
     assert first.exit_code == 0, first.output
@@ -142,6 +146,11 @@ def test_eval_runs_two_configurations_and_a_second_run_costs_no_tokens(tmp_path,
     assert (a["chunk_words"], b["chunk_words"]) == (450, 700)
     assert a["insights"] > 0 and a["grounding_rate"]["hits"] == a["insights"]
     assert a["judge_mean"] == 4.0 and a["judge_failures"] == 0
+    # an endpoint judge also reads every claim against the labelled transcript around its quote
+    assert a["judge_faithful"] == {"hits": a["insights"], "total": a["insights"], "value": 1.0}
+    assert 0 < len(checks) <= a["insights"] + b["insights"]  # a claim both configurations kept is asked once
+    passage = checks[0].split("\n\nClaim: ")[0].removeprefix("Passage: ")
+    assert all(re.match(r"[A-Z][^:\n]{1,40}: \S", line) for line in passage.splitlines())  # who said what
     assert a["reference_recall_at_10"]["total"] == 56  # 7 transcripts x 8 references
     assert a["claim_recall_cosine"]["total"] == 56 and report["recall_threshold_cosine"] == 0.6
     assert [row["episode"] for row in a["per_episode"]][-1] == "overall" and len(a["per_episode"]) == 8

@@ -1,4 +1,5 @@
-"""Faithfulness: the share of kept insights whose claim says only what the transcript says.
+"""Faithfulness: the share of kept insights whose claim says only what the transcript says, by the rules
+(`faithfulness_rate`) and, where the judge is an endpoint, by a model (`judged_faithful`).
 
 The check itself is `podsight.insights.faithful.faithfulness_problems(claim, passage, quote,
 known_names)` (a list of problems; empty means faithful). It is imported when needed, so an eval runs,
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from podsight.eval.metrics import Rate
+from podsight.insights.check import model_objection
+from podsight.llm.base import LLM
 from podsight.records import Insight, Segment
 
 # Seconds of transcript on each side of the quote given to the check: a claim may rightly use context
@@ -30,8 +33,12 @@ def faithfulness_check() -> Check | None:
 
 def passage_around(segments: Sequence[Segment], insight: Insight, context_s: float = PASSAGE_CONTEXT_S) -> str:
     """The transcript's text from context_s before the insight's quote to context_s after it."""
+    return "\n".join(s.text for s in _around(segments, insight, context_s))
+
+
+def _around(segments: Sequence[Segment], insight: Insight, context_s: float) -> list[Segment]:
     start, end = insight.start_s - context_s, insight.end_s + context_s
-    return "\n".join(s.text for s in segments if s.end > start and s.start < end)
+    return [s for s in segments if s.end > start and s.start < end]
 
 
 def faithfulness_rate(insights: Sequence[Insight], segments: Sequence[Segment], known_names: Sequence[str],
@@ -43,3 +50,21 @@ def faithfulness_rate(insights: Sequence[Insight], segments: Sequence[Segment], 
                    if not check(insight.claim, passage_around(segments, insight), insight.quote,
                                 known_names=tuple(known_names)))
     return Rate(faithful, len(insights))
+
+
+def judged_faithful(llm: LLM, insights: Sequence[Insight], segments: Sequence[Segment]) -> Rate:
+    """Insights a judge model finds faithful to the transcript around their quote (each line labelled with its
+    speaker, so that who says what can be checked), asked as `llm_checks_claims` asks. Unlike
+    `faithfulness_rate`, this is a reader other than the rules; it means something only from a capable model
+    (the embedded 1.5B finds fault with nearly every claim: README, the thirteenth read)."""
+    faithful = 0
+    for insight in insights:
+        objection, _ = model_objection(llm, insight.claim, labelled_passage_around(segments, insight))
+        faithful += objection is None
+    return Rate(faithful, len(insights))
+
+
+def labelled_passage_around(segments: Sequence[Segment], insight: Insight,
+                            context_s: float = PASSAGE_CONTEXT_S) -> str:
+    """`passage_around`, each segment on its own line after its speaker's name where it has one."""
+    return "\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in _around(segments, insight, context_s))

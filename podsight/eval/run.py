@@ -23,7 +23,7 @@ import numpy as np
 from podsight.config import Settings
 from podsight.embed import Embedder
 from podsight.eval.dataset import EvalSet, EvalTranscript, duplicate_labels
-from podsight.eval.faithfulness import faithfulness_check, faithfulness_rate
+from podsight.eval.faithfulness import faithfulness_check, faithfulness_rate, judged_faithful
 from podsight.eval.hits import (PRECISION_AT, QUOTE_SCORE, RECALL_AT, RUN_WORDS, extractor_order, negatives_hit,
                                 place, precision_at, recall_at)
 from podsight.eval.judge import JUDGE_VERSION, excerpt_for, judge
@@ -109,6 +109,7 @@ class ConfigResult:
     digest_duplicates: Rate = field(default_factory=Rate)
     judge_scores: list[float] = field(default_factory=list)
     judge_failures: int = 0
+    judge_faithful: Rate | None = None  # only from an endpoint: the embedded model cannot judge it
     tokens_in: int = 0  # spent by this run (a rerun answered from the cache spends none)
     tokens_out: int = 0
     prompt_tokens: int = 0  # what the extraction costs, cached or not
@@ -155,6 +156,7 @@ class ConfigResult:
             "claim_recall_cosine": rate_json(self.claim_recall),
             "digest_duplicate_rate": rate_json(self.digest_duplicates),
             "judge_mean": None if math.isnan(mean) else round(mean, 2), "judge_failures": self.judge_failures,
+            "judge_faithful": rate_json(self.judge_faithful),
             "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
             "transcript_tokens": round(self.transcript_tokens), "prompt_tokens": self.prompt_tokens,
             "prompt_tokens_per_transcript_token": self._per_transcript_token(self.prompt_tokens),
@@ -257,6 +259,9 @@ def _judge_all(result: ConfigResult, extracted, judge_settings: Settings, progre
             verdict = judge(judge_llm, excerpt_for(transcript.segments, spans), report.insights)
             result.judge_scores += [s for s in verdict.scores if s is not None]
             result.judge_failures += verdict.failures
+            if judge_settings.llm_base_url:
+                faithful = judged_faithful(judge_llm, report.insights, transcript.segments)
+                result.judge_faithful = faithful + (result.judge_faithful or Rate())
 
 
 Tuned = tuple[ThresholdChoice, ThresholdChoice]

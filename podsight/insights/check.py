@@ -18,7 +18,6 @@ import logging
 from pydantic import BaseModel, Field
 
 from podsight.errors import LLMOutputError
-from podsight.insights.select import Passage
 from podsight.llm.base import LLM, Usage
 
 log = logging.getLogger("podsight.insights")
@@ -38,12 +37,13 @@ class Verdict(BaseModel):
     faithful: bool
 
 
-def model_objection(llm: LLM, claim: str, passage: Passage) -> tuple[str | None, Usage]:
-    """What the model finds wrong with `claim`, or None when it finds the claim faithful. An unusable answer
-    is None too: the claim has passed the code's checks, and a checker that fails must not cost it."""
-    who = f" ({passage.speaker})" if passage.speaker else ""
+def model_objection(llm: LLM, claim: str, passage: str, speaker: str | None = None) -> tuple[str | None, Usage]:
+    """What the model finds wrong with `claim` against `passage` (`speaker`'s words, or a labelled stretch of
+    transcript), or None when it finds the claim faithful. An unusable answer is None too: the claim has passed
+    the code's checks, and a checker that fails must not cost it."""
+    who = f" ({speaker})" if speaker else ""
     messages = [{"role": "system", "content": _SYSTEM},
-                {"role": "user", "content": f"Passage{who}: {passage.text}\n\nClaim: {claim}"}]
+                {"role": "user", "content": f"Passage{who}: {passage}\n\nClaim: {claim}"}]
     try:
         verdict, usage = llm.complete(messages, Verdict, max_tokens=120)
     except LLMOutputError as error:

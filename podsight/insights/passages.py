@@ -137,7 +137,7 @@ def extract_passages(
         chosen, usage = model_order(llm, chosen, wanted)
         tally.spent += usage.spent
         tally.cost += usage
-    objection = partial(model_objection, llm) if model_checks else None
+    objection = _model_objection(llm) if model_checks else None
     asked = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podsight-llm") as pool:
         while asked < len(chosen) and len(tally.kept) < wanted:  # enough kept: the rest are less salient
@@ -191,6 +191,10 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
 
 
 Objection = Callable[[str, Passage], tuple[str | None, Usage]]
+
+
+def _model_objection(llm: LLM) -> Objection:
+    return lambda claim, passage: model_objection(llm, claim, passage.text, passage.speaker)
 
 
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,

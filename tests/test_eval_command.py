@@ -150,7 +150,7 @@ def test_eval_runs_two_configurations_and_a_second_run_costs_no_tokens(tmp_path,
     assert a["judge_faithful"] == {"hits": a["insights"], "total": a["insights"], "value": 1.0}
     assert 0 < len(checks) <= a["insights"] + b["insights"]  # a claim both configurations kept is asked once
     passage = checks[0].split("\n\nClaim: ")[0].removeprefix("Passage: ")
-    assert all(re.match(r"[A-Z][^:\n]{1,40}: \S", line) for line in passage.splitlines())  # who said what
+    assert all(re.match(r"\[\d+:\d\d\] [A-Z][^:\n]{1,40}: \S", line) for line in passage.splitlines())  # who said what
     assert a["reference_recall_at_10"]["total"] == 56  # 7 transcripts x 8 references
     assert a["claim_recall_cosine"]["total"] == 56 and report["recall_threshold_cosine"] == 0.6
     assert [row["episode"] for row in a["per_episode"]][-1] == "overall" and len(a["per_episode"]) == 8

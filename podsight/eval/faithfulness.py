@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from podsight.eval.judge import excerpt_for
 from podsight.eval.metrics import Rate
 from podsight.insights.check import model_objection
 from podsight.llm.base import LLM
@@ -33,12 +34,8 @@ def faithfulness_check() -> Check | None:
 
 def passage_around(segments: Sequence[Segment], insight: Insight, context_s: float = PASSAGE_CONTEXT_S) -> str:
     """The transcript's text from context_s before the insight's quote to context_s after it."""
-    return "\n".join(s.text for s in _around(segments, insight, context_s))
-
-
-def _around(segments: Sequence[Segment], insight: Insight, context_s: float) -> list[Segment]:
     start, end = insight.start_s - context_s, insight.end_s + context_s
-    return [s for s in segments if s.end > start and s.start < end]
+    return "\n".join(s.text for s in segments if s.end > start and s.start < end)
 
 
 def faithfulness_rate(insights: Sequence[Insight], segments: Sequence[Segment], known_names: Sequence[str],
@@ -53,18 +50,13 @@ def faithfulness_rate(insights: Sequence[Insight], segments: Sequence[Segment], 
 
 
 def judged_faithful(llm: LLM, insights: Sequence[Insight], segments: Sequence[Segment]) -> Rate:
-    """Insights a judge model finds faithful to the transcript around their quote (each line labelled with its
-    speaker, so that who says what can be checked), asked as `llm_checks_claims` asks. Unlike
+    """Insights a judge model finds faithful to the transcript around their quote (`judge.excerpt_for`'s lines,
+    each with its speaker, so that who says what can be checked), asked as `llm_checks_claims` asks. Unlike
     `faithfulness_rate`, this is a reader other than the rules; it means something only from a capable model
     (the embedded 1.5B finds fault with nearly every claim: README, the thirteenth read)."""
     faithful = 0
     for insight in insights:
-        objection, _ = model_objection(llm, insight.claim, labelled_passage_around(segments, insight))
+        around = excerpt_for(segments, [(insight.start_s, insight.end_s)], margin_s=PASSAGE_CONTEXT_S)
+        objection, _ = model_objection(llm, insight.claim, around)
         faithful += objection is None
     return Rate(faithful, len(insights))
-
-
-def labelled_passage_around(segments: Sequence[Segment], insight: Insight,
-                            context_s: float = PASSAGE_CONTEXT_S) -> str:
-    """`passage_around`, each segment on its own line after its speaker's name where it has one."""
-    return "\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in _around(segments, insight, context_s))

@@ -137,7 +137,7 @@ def extract_passages(
         chosen, usage = model_order(llm, chosen, wanted)
         tally.spent += usage.spent
         tally.cost += usage
-    objection = _model_objection(llm) if model_checks else None
+    checker = llm if model_checks else None
     asked = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="podsight-llm") as pool:
         while asked < len(chosen) and len(tally.kept) < wanted:  # enough kept: the rest are less salient
@@ -150,7 +150,7 @@ def extract_passages(
                     tally.spent += usage.spent
                     tally.cost += usage
                     _accept(answer, passage, pieces, finder, known, _importance(asked, len(chosen)), llm.name, tally,
-                            objection)
+                            checker)
                 asked += 1
                 if progress:
                     progress(asked, len(chosen))
@@ -190,18 +190,12 @@ def _ask(llm: LLM, passage: Passage) -> tuple[PassageAnswer | None, Usage | None
     return answer, usage, None
 
 
-Objection = Callable[[str, Passage], tuple[str | None, Usage]]
-
-
-def _model_objection(llm: LLM) -> Objection:
-    return lambda claim, passage: model_objection(llm, claim, passage.text, passage.speaker)
-
-
 def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], finder: QuoteFinder,
             known: Sequence[str], importance: float, model: str, tally: _Tally,
-            objection: Objection | None = None) -> None:
+            checker: LLM | None = None) -> None:
     """Keep the claim when it stands alone and is faithful to its passage, or is once cut shorter
-    (`_shorter_claims`), and the model, where it is asked, finds nothing wrong with it; else record why not."""
+    (`_shorter_claims`), and the `checker` model, where there is one, finds nothing wrong with it; else record
+    why not."""
     claim = _without_stray_closer(" ".join(answer.claim.split()))
     claim = _without_lead_in(_without_fillers(_without_meta_opening(_without_label(claim, known))), passage.text)
     if speaker_as_subject(claim):
@@ -215,8 +209,8 @@ def _accept(answer: PassageAnswer, passage: Passage, pieces: Sequence[Segment], 
     if problems:
         tally.dropped.append(f"{problems[0]}: '{_short(claim)}'")
         return
-    if objection:
-        problem, usage = objection(claim, passage)
+    if checker:
+        problem, usage = model_objection(checker, claim, passage.text, passage.speaker)
         tally.spent += usage.spent
         tally.cost += usage
         if problem:

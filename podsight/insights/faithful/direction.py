@@ -47,8 +47,9 @@ def _directed_things(text: str, by_part: bool = False) -> list[tuple[tuple[int, 
     part of the clause ("reduce stress and improve output" improves output, not stress)."""
     for phrase, verb in _DIRECTION_PHRASES:
         text = phrase.sub(verb, text)
+    clauses = _clauses(text)
     out = []
-    for part in (part for clause in _clauses(text) for part in (_and_parts(clause) if by_part else [clause])):
+    for part in [p for clause in clauses for p in _and_parts(clause)] if by_part else clauses:
         words = _words_of(part)
         for i, w in enumerate(words):
             direction = _DIRECTION_OF.get(w.lower())
